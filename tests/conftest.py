@@ -1,0 +1,39 @@
+import pytest
+
+from tests.factories import TeamFactory, UserFactory
+from governance.accounts.models import Role
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(slug="recommendations", name="Recommendations")
+
+
+@pytest.fixture
+def other_team(db):
+    return TeamFactory(slug="payments", name="Payments")
+
+
+@pytest.fixture
+def owner(team):
+    return UserFactory(username="owner", role=Role.OWNER, teams=[team])
+
+
+@pytest.fixture
+def other_owner(other_team):
+    return UserFactory(username="other-owner", role=Role.OWNER, teams=[other_team])
+
+
+@pytest.fixture
+def reviewer(db):
+    return UserFactory(username="reviewer", role=Role.REVIEWER)
+
+
+@pytest.fixture
+def auditor(db):
+    return UserFactory(username="auditor", role=Role.AUDITOR)
+
+
+@pytest.fixture
+def administrator(db):
+    return UserFactory(username="admin", role=Role.ADMINISTRATOR, is_staff=True, is_superuser=True)
