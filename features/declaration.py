@@ -21,6 +21,7 @@ from features.choices import (
     SignalOrigin,
     Tier,
 )
+from features.secrets import secret_kind, secret_refusal
 
 NARRATIVE_FIELDS = (
     "explanation",
@@ -126,9 +127,16 @@ def _text(raw: Mapping[str, Any], key: str, path: str, errors: ErrorCollector) -
     return value.strip()
 
 
-def _choice(raw: Mapping[str, Any], key: str, path: str, choices, errors: ErrorCollector, default: str) -> str:
+def _choice(
+    raw: Mapping[str, Any], key: str, path: str, choices, errors: ErrorCollector, default: str
+) -> str:
     value = _text(raw, key, path, errors) or default
     if value not in choices.values:
+        kind = secret_kind(value)
+        if kind:
+            # Never echo a secret back, not even in the message refusing it.
+            errors.add(path, secret_refusal(kind))
+            return default
         allowed = ", ".join(v for v in choices.values if v)
         errors.add(path, f"“{value}” is not one of: {allowed}.")
     return value

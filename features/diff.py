@@ -18,7 +18,11 @@ FIELD_LABELS = {
     "high_trust_domain": "High-trust domain",
     "necessity_justification": "Operational necessity",
 }
-LABELLED_CHOICES = {"requested_tier": Tier, "consent_basis": ConsentBasis, "high_trust_domain": HighTrustDomain}
+LABELLED_CHOICES = {
+    "requested_tier": Tier,
+    "consent_basis": ConsentBasis,
+    "high_trust_domain": HighTrustDomain,
+}
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,9 @@ def _shown(name: str, value) -> str:
 
 
 def _row_changes(before: dict, after: dict, describe) -> list[RowChange]:
-    changes = [RowChange(key, "added", describe(None, row)) for key, row in after.items() if key not in before]
+    changes = [
+        RowChange(key, "added", describe(None, row)) for key, row in after.items() if key not in before
+    ]
     changes += [RowChange(key, "removed") for key in before if key not in after]
     for key in before.keys() & after.keys():
         details = describe(before[key], after[key])
@@ -95,7 +101,9 @@ def _describe_destination(old, new) -> tuple[str, ...]:
     details += [f"+ {key}" for key in sorted(set(new.signals) - old_signals)]
     details += [f"− {key}" for key in sorted(old_signals - set(new.signals))]
     if old is None or old.controls_before != new.controls_before:
-        details.append("consent and retention applied before" if new.controls_before else "controls applied after")
+        details.append(
+            "consent and retention applied before" if new.controls_before else "controls applied after"
+        )
     return tuple(details)
 
 
@@ -108,7 +116,9 @@ def declaration_diff(before: Declaration | None, after: Declaration) -> Declarat
         if old != new:
             diff.fields.append(FieldChange(label, _shown(name, old), _shown(name, new)))
     diff.signals = _row_changes(
-        {row.signal: row for row in before.signals}, {row.signal: row for row in after.signals}, _describe_signal
+        {row.signal: row for row in before.signals},
+        {row.signal: row for row in after.signals},
+        _describe_signal,
     )
     diff.identities = _row_changes(
         {row.identity: row for row in before.identities},

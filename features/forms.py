@@ -156,9 +156,7 @@ class RegistrationEditor:
     def _section(self, name: str, *, data=None, initial=None) -> RowSection:
         title, add_label, form_class = SECTIONS[name]
         formset_class = formset_factory(form_class, extra=0)
-        formset = formset_class(
-            data, initial=initial, prefix=name, form_kwargs=self._row_kwargs[name]
-        )
+        formset = formset_class(data, initial=initial, prefix=name, form_kwargs=self._row_kwargs[name])
         return RowSection(name=name, title=title, add_label=add_label, formset=formset)
 
     def raw(self) -> dict:

@@ -46,7 +46,7 @@ _entropy = Base64HighEntropyString()
 
 def _looks_random(token: str) -> bool:
     token = token.strip("=")
-    if UUID.match(token) or HEX.match(token) or "/" in token.strip("/") and token.count("/") > 2:
+    if UUID.match(token) or HEX.match(token) or ("/" in token.strip("/") and token.count("/") > 2):
         return False
     has_digit = any(c.isdigit() for c in token)
     has_upper = any(c.isupper() for c in token)

@@ -205,7 +205,11 @@ def registration_detail_page(request, key: str, version: int):
     return render(
         request,
         "features/registration_detail.html",
-        {"feature": feature, "registration": registration, "can_edit": can_edit_feature(request.user, feature)},
+        {
+            "feature": feature,
+            "registration": registration,
+            "can_edit": can_edit_feature(request.user, feature),
+        },
     )
 
 

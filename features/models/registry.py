@@ -53,7 +53,9 @@ class Registration(models.Model):
     consent_basis = models.CharField(max_length=30, choices=ConsentBasis.choices, blank=True)
     consent_mechanism = models.CharField(max_length=300, blank=True)
     retention_days = models.PositiveIntegerField(null=True, blank=True)
-    opt_out = models.TextField(blank=True, help_text="How a user opts out and how the feature is switched off.")
+    opt_out = models.TextField(
+        blank=True, help_text="How a user opts out and how the feature is switched off."
+    )
     high_trust_domain = models.CharField(max_length=30, choices=HighTrustDomain.choices, blank=True)
     necessity_justification = models.TextField(blank=True)
 
@@ -91,9 +93,14 @@ class DeclaredSignal(models.Model):
             models.UniqueConstraint(fields=["registration", "signal"], name="signal_declared_once"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.registration}: signal {self.signal.key}"
+
 
 class DeclaredIdentity(models.Model):
-    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="declared_identities")
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, related_name="declared_identities"
+    )
     identity = models.ForeignKey("features.ServiceIdentity", on_delete=models.PROTECT, related_name="+")
     scopes = models.JSONField(default=list, blank=True, help_text="Scopes this feature needs.")
     access = models.CharField(max_length=10, choices=AccessMode.choices, default=AccessMode.READ)
@@ -105,6 +112,9 @@ class DeclaredIdentity(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["registration", "identity"], name="identity_declared_once"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.registration}: identity {self.identity.name}"
 
 
 class DeclaredDestination(models.Model):
@@ -124,3 +134,6 @@ class DeclaredDestination(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["registration", "name"], name="destination_declared_once"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.registration}: destination {self.name}"

@@ -1,0 +1,101 @@
+"""Every page, with every role: owner of the team, owner of another team, reviewer, auditor,
+administrator and anonymous visitor. Owners cannot even see other teams' features (404); reviewers,
+auditors and administrators read everything and change nothing here (403); anonymous users log in."""
+
+import pytest
+
+from features.services import feature_create
+from tests.factories import catalogue_for, complete_declaration
+from tests.permissions import Visit, expect, routes_missing_from
+
+FEATURE = "reco-locale"
+DRAFT = complete_declaration().as_dict()
+DRAFT_FORM = {
+    "explanation": DRAFT["explanation"],
+    "requested_tier": "1",
+    "signals-TOTAL_FORMS": "0",
+    "signals-INITIAL_FORMS": "0",
+    "identities-TOTAL_FORMS": "0",
+    "identities-INITIAL_FORMS": "0",
+    "destinations-TOTAL_FORMS": "0",
+    "destinations-INITIAL_FORMS": "0",
+    "action": "save",
+}
+LOGIN = 302
+READ = expect(200, other_owner=404, anonymous=LOGIN)
+OWNER_ONLY = expect(403, owner=200, other_owner=404, anonymous=LOGIN)
+OWNER_WRITES = expect(403, owner=302, other_owner=404, anonymous=LOGIN)
+
+VISITS = [
+    Visit("", "get", "/", expect(302)),
+    Visit("login/", "get", "/login/", expect(200)),
+    Visit("logout/", "post", "/logout/", expect(302)),
+    Visit("features/", "get", "/features/", expect(200, anonymous=LOGIN)),
+    Visit("features/new/", "get", "/features/new/", expect(403, owner=200, other_owner=200, anonymous=LOGIN)),
+    Visit(
+        "features/new/",
+        "post",
+        "/features/new/",
+        expect(403, owner=302, other_owner=200, anonymous=LOGIN),
+        data={**DRAFT_FORM, "key": "new-feature", "name": "New feature", "team": "recommendations"},
+    ),
+    Visit("features/<slug:key>/", "get", f"/features/{FEATURE}/", READ),
+    Visit("features/<slug:key>/edit/", "get", f"/features/{FEATURE}/edit/", OWNER_ONLY),
+    Visit("features/<slug:key>/edit/", "post", f"/features/{FEATURE}/edit/", OWNER_WRITES, data=DRAFT_FORM),
+    Visit("features/<slug:key>/submit/", "post", f"/features/{FEATURE}/submit/", OWNER_WRITES),
+    Visit("features/<slug:key>/diff/", "get", f"/features/{FEATURE}/diff/", READ),
+    Visit("features/<slug:key>/versions/<int:version>/", "get", f"/features/{FEATURE}/versions/1/", READ),
+]
+
+
+@pytest.fixture
+def people(owner, other_owner, reviewer, auditor, administrator):
+    return {
+        "owner": owner,
+        "other_owner": other_owner,
+        "reviewer": reviewer,
+        "auditor": auditor,
+        "administrator": administrator,
+        "anonymous": None,
+    }
+
+
+@pytest.fixture
+def feature(owner, team):
+    declaration = complete_declaration()
+    catalogue_for(declaration)
+    return feature_create(
+        actor=owner, key=FEATURE, name="Locale ordering", team=team, declaration=declaration
+    )
+
+
+def test_every_route_is_in_the_permission_table():
+    assert routes_missing_from(VISITS) == set()
+
+
+@pytest.mark.parametrize("visit", VISITS, ids=lambda v: f"{v.method.upper()} {v.url}")
+@pytest.mark.parametrize(
+    "role", ["owner", "other_owner", "reviewer", "auditor", "administrator", "anonymous"]
+)
+def test_role_gets_expected_status(client, people, feature, visit, role):
+    if people[role] is not None:
+        client.force_login(people[role])
+    response = getattr(client, visit.method)(visit.url, data=visit.data or {})
+    expected = visit.expected[role]
+    assert response.status_code == expected, f"{role} {visit.method.upper()} {visit.url}"
+    if response.status_code == LOGIN and role == "anonymous" and visit.url not in ("/", "/logout/"):
+        assert response["Location"].startswith("/login/")
+
+
+def test_administrators_manage_catalogue_inventory_teams_and_users_in_the_admin(client, administrator, owner):
+    client.force_login(administrator)
+    for url in [
+        "/admin/features/signal/",
+        "/admin/features/serviceidentity/",
+        "/admin/accounts/team/",
+        "/admin/accounts/user/",
+        "/admin/features/signal/add/",
+    ]:
+        assert client.get(url).status_code == 200, url
+    client.force_login(owner)
+    assert client.get("/admin/features/signal/").status_code == 302
