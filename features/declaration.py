@@ -54,6 +54,11 @@ class DestinationDeclaration:
     signals: tuple[str, ...] = ()
     controls_before: bool = False
 
+    def __post_init__(self) -> None:
+        # The order of the signals flowing to a destination carries no meaning: keep one canonical order
+        # so a declaration reads back from the database equal to what was filed.
+        object.__setattr__(self, "signals", tuple(sorted(set(self.signals))))
+
 
 @dataclass(frozen=True)
 class Declaration:
@@ -131,6 +136,8 @@ def _choice(
     raw: Mapping[str, Any], key: str, path: str, choices, errors: ErrorCollector, default: str
 ) -> str:
     value = _text(raw, key, path, errors) or default
+    if value == "":
+        return value  # not chosen yet: validation says what is missing, in words
     if value not in choices.values:
         kind = secret_kind(value)
         if kind:
@@ -231,9 +238,7 @@ def parse_declaration(raw: Mapping[str, Any]) -> Declaration:
         explanation=_text(raw, "explanation", "explanation", errors),
         purpose=_text(raw, "purpose", "purpose", errors),
         requested_tier=_tier(raw, errors),
-        consent_basis=_choice(raw, "consent_basis", "consent_basis", ConsentBasis, errors, "")
-        if raw.get("consent_basis")
-        else "",
+        consent_basis=_choice(raw, "consent_basis", "consent_basis", ConsentBasis, errors, ""),
         consent_mechanism=_text(raw, "consent_mechanism", "consent_mechanism", errors),
         retention_days=_days(raw, "retention_days", "retention_days", errors),
         opt_out=_text(raw, "opt_out", "opt_out", errors),

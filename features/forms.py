@@ -117,14 +117,18 @@ class RowSection:
 
     name: str
     title: str
-    add_label: str
+    row_label: str
     formset: forms.BaseFormSet
+
+    @property
+    def add_label(self) -> str:
+        return f"Add a {self.row_label.lower()}"
 
 
 SECTIONS = {
-    "signals": ("Declared signals", "Add a signal", SignalRowForm),
-    "identities": ("Service identities", "Add a service identity", IdentityRowForm),
-    "destinations": ("Destinations", "Add a destination", DestinationRowForm),
+    "signals": ("Declared signals", "Signal", SignalRowForm),
+    "identities": ("Service identities", "Service identity", IdentityRowForm),
+    "destinations": ("Destinations", "Destination", DestinationRowForm),
 }
 
 
@@ -154,10 +158,10 @@ class RegistrationEditor:
             self.sections = {name: self._section(name, initial=initial[name]) for name in SECTIONS}
 
     def _section(self, name: str, *, data=None, initial=None) -> RowSection:
-        title, add_label, form_class = SECTIONS[name]
+        title, row_label, form_class = SECTIONS[name]
         formset_class = formset_factory(form_class, extra=0)
         formset = formset_class(data, initial=initial, prefix=name, form_kwargs=self._row_kwargs[name])
-        return RowSection(name=name, title=title, add_label=add_label, formset=formset)
+        return RowSection(name=name, title=title, row_label=row_label, formset=formset)
 
     def raw(self) -> dict:
         """What was typed, in the declaration's dict shape."""

@@ -48,7 +48,7 @@ def feature_create(*, actor, key: str, name: str, team, declaration: Declaration
     errors: dict[str, list[str]] = {}
     key = key.strip()
     if not key or slugify(key) != key:
-        errors["key"] = ["Use a short identifier of lower-case letters, digits and hyphens."]
+        errors["key"] = ["Use a short identifier of lower-case letters, digits, hyphens and underscores."]
     elif Feature.objects.filter(key=key).exists():
         errors["key"] = [f"A feature with the key {key} already exists."]
     if not name.strip():

@@ -16,7 +16,25 @@ from django.conf import settings
 from features.declaration import Declaration, DeclarationInvalid, ErrorCollector
 from features.secrets import secret_kind, secret_refusal
 
-SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+SENTENCE_BREAK = re.compile(r"(\S*)[.!?][\"')\]]*\s+(?=\S)")
+# Abbreviations whose full stop does not end a sentence.
+ABBREVIATIONS = {
+    "e.g",
+    "i.e",
+    "etc",
+    "vs",
+    "approx",
+    "incl",
+    "u.s",
+    "u.k",
+    "e.u",
+    "no",
+    "dr",
+    "mr",
+    "ms",
+    "mrs",
+    "st",
+}
 SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
 SCOPE = re.compile(r"^[A-Za-z0-9:._/*\-]+$")
 DESTINATION_NAME = re.compile(r"^[a-z0-9][a-z0-9._\-]*$")
@@ -46,7 +64,10 @@ def explanation_problem(explanation: str) -> str | None:
         return "Explain the feature in one sentence."
     if len(text) > limit:
         return f"Keep the explanation to {limit} characters or fewer (it has {len(text)})."
-    if "\n" in text or SENTENCE_BREAK.search(text):
+    breaks = [
+        m for m in SENTENCE_BREAK.finditer(text) if m.group(1).lower().strip("(\"'") not in ABBREVIATIONS
+    ]
+    if "\n" in text or breaks:
         return "Use exactly one sentence: a user should understand the feature from it alone."
     if not SENTENCE_END.search(text):
         return "End the explanation as a sentence, with a full stop."

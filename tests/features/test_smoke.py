@@ -10,7 +10,13 @@ def test_owner_files_and_submits_a_feature_through_the_pages(client, owner, team
     assert client.get("/features/new/").status_code == 200
     feature = feature_create(actor=owner, key="reco", name="Reco", team=team, declaration=declaration)
     assert declaration_of(feature.versions.get()) == declaration
-    for url in ["/features/", "/features/reco/", "/features/reco/edit/", "/features/reco/versions/1/", "/features/reco/diff/"]:
+    for url in [
+        "/features/",
+        "/features/reco/",
+        "/features/reco/edit/",
+        "/features/reco/versions/1/",
+        "/features/reco/diff/",
+    ]:
         response = client.get(url)
         assert response.status_code == 200, url
     registration_submit(actor=owner, feature=feature)
