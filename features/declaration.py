@@ -8,6 +8,7 @@ and reports every malformed value at once, keyed by its path (`signals.1.retenti
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -76,16 +77,8 @@ class Declaration:
     destinations: tuple[DestinationDeclaration, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, Any]:
-        """The declaration file shape (plain JSON types)."""
-        data = asdict(self)
-        for destination in data["destinations"]:
-            destination["signals"] = list(destination["signals"])
-        for identity in data["identities"]:
-            identity["scopes"] = list(identity["scopes"])
-        data["signals"] = list(data["signals"])
-        data["identities"] = list(data["identities"])
-        data["destinations"] = list(data["destinations"])
-        return data
+        """The declaration file shape, in plain JSON types (choices become their plain values)."""
+        return json.loads(json.dumps(asdict(self)))
 
 
 class DeclarationInvalid(Exception):
@@ -132,9 +125,7 @@ def _text(raw: Mapping[str, Any], key: str, path: str, errors: ErrorCollector) -
     return value.strip()
 
 
-def _choice(
-    raw: Mapping[str, Any], key: str, path: str, choices, errors: ErrorCollector, default: str
-) -> str:
+def _choice(raw: Mapping[str, Any], key: str, path: str, choices, errors: ErrorCollector, default: str) -> str:
     value = _text(raw, key, path, errors) or default
     if value == "":
         return value  # not chosen yet: validation says what is missing, in words

@@ -1,11 +1,11 @@
-"""Demo data: teams, one login per role, a signal catalogue, an identity inventory and features.
+"""The demo's data: teams, one login per role, a signal catalogue, an identity inventory and features.
 
-`load_demo()` fills an empty database with a registry a newcomer can click through: features in every
-lifecycle state and every tier, one with two versions (history and diff), and an identity inventory
-with the classic non-human-identity mistakes in it (a static API key, a 400-day credential, a secret
-kept on a wiki, a wildcard scope, an orphan, a disabled identity) for the policy rules to find.
-Features are filed only through `features.services`, acting as the demo owners, so the data passes
-the validation a person faces. Loading twice changes nothing; the passwords are for development only.
+A registry a newcomer can click through: features in every lifecycle state and every tier, with the
+versions their owners file and what the reviewers make of each (`Decide`, `Accept`), and an identity
+inventory with the classic non-human-identity mistakes in it (a static API key, a 400-day credential, a
+secret kept on a wiki, a wildcard scope, an orphan, a disabled identity) for the policy rules to find.
+This module is plain data; `governance.demo.loader` (`manage.py load_demo`) files and reviews it through
+the real services, which the registry may not import. The passwords are for development only.
 """
 
 # S106 misreads `secret_location=`: it holds a reference to where a secret lives, never a secret.
@@ -13,12 +13,7 @@ the validation a person faces. Loading twice changes nothing; the passwords are 
 
 from __future__ import annotations
 
-import datetime
-from dataclasses import dataclass, field, replace
-
-from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
+from dataclasses import dataclass, replace
 
 from features.choices import (
     AccessMode,
@@ -28,7 +23,6 @@ from features.choices import (
     HighTrustDomain,
     IdentityKind,
     IdentityStatus,
-    RegistrationStatus,
     Sensitivity,
     SignalCategory,
     SignalOrigin,
@@ -40,21 +34,8 @@ from features.declaration import (
     IdentityDeclaration,
     SignalDeclaration,
 )
-from features.lifecycle import check_transition
-from features.models import Feature, ServiceIdentity, Signal
-from features.selectors import latest_registration
-from features.services import (
-    feature_create,
-    feature_retire,
-    registration_save_draft,
-    registration_submit,
-)
-from governance.accounts.models import Role, Team, User
-
-
-class DemoNotLoaded(Exception):
-    """The demo cannot be loaded here (production, or a database that already holds clashing data)."""
-
+from features.models import Outcome
+from governance.accounts.models import Role
 
 # --- people ---------------------------------------------------------------------------------------
 
@@ -334,20 +315,20 @@ RECOMMENDATIONS_V1 = Declaration(
     ),
     identities=(_identity("reco-profile-reader", "profile:read", "orders:read"),),
     destinations=(
-        _destination(
-            "reco-ranker", DestinationKind.RECOMMENDATION, "browsing_history", "purchase_history", "locale"
-        ),
+        _destination("reco-ranker", DestinationKind.RECOMMENDATION, "browsing_history", "purchase_history", "locale"),
     ),
 )
 
-# Version 2 adds the cart (and the feature store it is read through): the diff page shows both.
+# Version 2 adds the cart, read through the checkout's OAuth client: the review page shows the new signal,
+# identity and flow against the approved version 1, and a warning that does not block an approval (the
+# client also holds payments:read, which this feature does not need).
 RECOMMENDATIONS_V2 = replace(
     RECOMMENDATIONS_V1,
     signals=(
         *RECOMMENDATIONS_V1.signals,
         _signal("cart_contents", "To suggest accessories for what is already in the cart.", 30),
     ),
-    identities=(*RECOMMENDATIONS_V1.identities, _identity("reco-feature-store-sa", "features:read")),
+    identities=(*RECOMMENDATIONS_V1.identities, _identity("checkout-payments-client", "orders:read")),
     destinations=(
         _destination(
             "reco-ranker",
@@ -358,6 +339,48 @@ RECOMMENDATIONS_V2 = replace(
             "cart_contents",
         ),
     ),
+)
+
+# Tier 3, first sent back for its missing necessity justification; version 2 is approved by two
+# reviewers after one of them accepted, until a date, the risk of the feature store's wiki-kept secret.
+NEARBY_STORE_PICKS_V1 = Declaration(
+    explanation="We suggest products in stock at the shop nearest to where you are now.",
+    purpose="The 'In stock near you' strip in the app: products ready for same-day pickup at the nearest "
+    "store, for app users who chose to share their location.",
+    requested_tier=Tier.HIGH_TRUST,
+    consent_basis=ConsentBasis.CONSENT,
+    consent_mechanism="App location permission plus the in-app opt-in 'Show stock near me' (CMP record store-v1).",
+    retention_days=1,
+    opt_out="Turn off 'Show stock near me' or the app's location permission; the flag app-store-picks switches it off.",
+    signals=(
+        _signal("precise_location", "To find the nearest store that has the product in stock.", 1),
+        _signal("locale", "To suggest products sold in the user's market.", 30),
+    ),
+    identities=(_identity("reco-feature-store-sa", "features:read"),),
+    destinations=(_destination("store-picks", DestinationKind.RECOMMENDATION, "precise_location", "locale"),),
+)
+
+NEARBY_STORE_PICKS_V2 = replace(
+    NEARBY_STORE_PICKS_V1,
+    necessity_justification="Stock is only useful within walking distance and a region spans dozens of "
+    "stores, so only the current location picks the right one; it is used for the request and kept a day.",
+)
+
+# In review with a critical finding: it borrows the orphaned account the ML team left behind.
+PERSONAL_SEARCH_RANKING = Declaration(
+    explanation="Search results favour the kinds of products you clicked on after earlier searches.",
+    purpose="Re-rank site search results towards the product categories a signed-in shopper clicked before.",
+    requested_tier=Tier.ENRICHED,
+    consent_basis=ConsentBasis.CONSENT,
+    consent_mechanism="Consent banner purpose 'personalised search' (CMP record search-v2).",
+    retention_days=90,
+    opt_out="Settings > Privacy > Personalised search; the flag search-personal-rank switches it off.",
+    signals=(
+        _signal("click_stream", "To learn which product categories the user clicks after searching.", 90),
+        _signal("search_queries", "To match a new query to the categories clicked for similar ones.", 90),
+    ),
+    identities=(_identity("ml-experiments-sa", "events:read"),),
+    destinations=(_destination("search-ranker", DestinationKind.RANKING, "click_stream", "search_queries"),),
 )
 
 # An unfinished draft: the narrative is only half written, which a draft may be.
@@ -429,9 +452,7 @@ WELLNESS_PARTNER_OFFERS = Declaration(
     high_trust_domain=HighTrustDomain.HEALTHCARE,
     necessity_justification="Partners pay per matched offer, so matching needs their loyalty data.",
     signals=(
-        _signal(
-            "health_condition", "Inferred from purchases to pick relevant offers.", 365, SignalOrigin.INFERRED
-        ),
+        _signal("health_condition", "Inferred from purchases to pick relevant offers.", 365, SignalOrigin.INFERRED),
         _signal("partner_loyalty_profile", "To match the partner's members to offers.", 365),
         _signal("email_engagement", "To send the offers people open.", 180),
     ),
@@ -468,192 +489,142 @@ SEASONAL_BANNER = Declaration(
 )
 
 
+# --- what review makes of them -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accept:
+    """A reviewer accepts the risk of the version's open finding of `rule_id` for `days`, with a reason."""
+
+    reviewer: str
+    rule_id: str
+    reason: str
+    days: int
+
+
+@dataclass(frozen=True)
+class Decide:
+    """A reviewer's decision on the version in review (`tier` for an approval)."""
+
+    reviewer: str
+    outcome: Outcome
+    tier: int | None = None
+    conditions: str = ""
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Version:
+    """A version the owner files; `submit=False` leaves it a draft, `review` is what reviewers then do."""
+
+    declaration: Declaration
+    review: tuple[Accept | Decide, ...] = ()
+    submit: bool = True
+
+
 @dataclass(frozen=True)
 class DemoFeature:
-    """A feature to file, the versions its owner files, and where review (then the owner) left it."""
+    """A feature, the versions its owner files and their reviews, and the status that story ends in."""
 
     key: str
     name: str
     team: str
     owner: str
-    versions: tuple[Declaration, ...]
+    versions: tuple[Version, ...]
     status: FeatureStatus
+    retire: bool = False
 
+
+APPROVE, REQUEST_CHANGES, REJECT = Outcome.APPROVE, Outcome.REQUEST_CHANGES, Outcome.REJECT
 
 FEATURES = (
-    DemoFeature("popular-this-week", "Popular this week", "recommendations", "owner",
-                (POPULAR_THIS_WEEK,), FeatureStatus.APPROVED),
-    DemoFeature("localised-search", "Localised search results", "search", "owner",
-                (LOCALISED_SEARCH,), FeatureStatus.APPROVED),
-    DemoFeature("product-recommendations", "Recommended for you", "recommendations", "owner",
-                (RECOMMENDATIONS_V1, RECOMMENDATIONS_V2), FeatureStatus.IN_REVIEW),
-    DemoFeature("search-suggestions", "Personal search suggestions", "search", "owner",
-                (SEARCH_SUGGESTIONS,), FeatureStatus.DRAFT),
-    DemoFeature("checkout-payment-order", "Usual payment method first", "payments", "owner2",
-                (CHECKOUT_PAYMENT_ORDER,), FeatureStatus.CHANGES_REQUESTED),
-    DemoFeature("instalment-offers", "Pay in instalments", "payments", "owner2",
-                (INSTALMENT_OFFERS,), FeatureStatus.IN_REVIEW),
-    DemoFeature("wellness-partner-offers", "Wellness partner offers", "growth", "owner2",
-                (WELLNESS_PARTNER_OFFERS,), FeatureStatus.REJECTED),
-    DemoFeature("seasonal-banner", "Seasonal home banner", "growth", "owner2",
-                (SEASONAL_BANNER,), FeatureStatus.RETIRED),
+    # Tier 0 personalises nothing: approved as it is filed, without a reviewer.
+    DemoFeature(
+        "popular-this-week", "Popular this week", "recommendations", "owner",
+        (Version(POPULAR_THIS_WEEK),),
+        FeatureStatus.APPROVED,
+    ),
+    DemoFeature(
+        "localised-search", "Localised search results", "search", "owner",
+        (Version(LOCALISED_SEARCH, review=(
+            Decide("reviewer", APPROVE, Tier.BASIC, conditions="Locale and device class only; never a device id."),
+        )),),
+        FeatureStatus.APPROVED,
+    ),
+    # Version 1 approved, version 2 (tier 2, a warning but no critical finding) waits for a reviewer: the
+    # review page shows the diff against version 1.
+    DemoFeature(
+        "product-recommendations", "Recommended for you", "recommendations", "owner",
+        (
+            Version(RECOMMENDATIONS_V1, review=(
+                Decide("reviewer2", APPROVE, Tier.ENRICHED,
+                       conditions="Only for users who opted in to personalised recommendations."),
+            )),
+            Version(RECOMMENDATIONS_V2),
+        ),
+        FeatureStatus.IN_REVIEW,
+    ),
+    DemoFeature(
+        "search-suggestions", "Personal search suggestions", "search", "owner",
+        (Version(SEARCH_SUGGESTIONS, submit=False),),
+        FeatureStatus.DRAFT,
+    ),
+    # In review with an open critical finding (an orphaned identity): it cannot be approved as it is.
+    DemoFeature(
+        "personal-search-ranking", "Personal search ranking", "search", "owner",
+        (Version(PERSONAL_SEARCH_RANKING),),
+        FeatureStatus.IN_REVIEW,
+    ),
+    DemoFeature(
+        "nearby-store-picks", "In stock near you", "recommendations", "owner",
+        (
+            Version(NEARBY_STORE_PICKS_V1, review=(
+                Decide("reviewer2", REQUEST_CHANGES, comment="Tier 3 needs the operational necessity: say why "
+                       "the coarse region is not enough to choose the store, and how long the location is kept."),
+            )),
+            Version(NEARBY_STORE_PICKS_V2, review=(
+                Accept("reviewer", "secret-outside-manager", days=90, reason="The feature-store credential "
+                       "moves into Vault with the platform migration (SEC-231); until then it is read-only and "
+                       "rotated every 90 days."),
+                Decide("reviewer", APPROVE, Tier.HIGH_TRUST,
+                       conditions="The location serves the request only; it is never stored with the profile."),
+                Decide("reviewer2", APPROVE, Tier.HIGH_TRUST,
+                       conditions="The location serves the request only; it is never stored with the profile."),
+            )),
+        ),
+        FeatureStatus.APPROVED,
+    ),
+    DemoFeature(
+        "checkout-payment-order", "Usual payment method first", "payments", "owner2",
+        (Version(CHECKOUT_PAYMENT_ORDER, review=(
+            Decide("reviewer", REQUEST_CHANGES, comment="The payment instrument type is high-sensitivity "
+                   "financial data: drop it and order by purchase history alone at tier 2, or ask for tier 3 "
+                   "with a necessity justification."),
+        )),),
+        FeatureStatus.CHANGES_REQUESTED,
+    ),
+    # Tier 3 needs two reviewers: one has approved, the second is still to come.
+    DemoFeature(
+        "instalment-offers", "Pay in instalments", "payments", "owner2",
+        (Version(INSTALMENT_OFFERS, review=(
+            Decide("reviewer", APPROVE, Tier.HIGH_TRUST,
+                   conditions="Income band and credit score serve the affordability check only, never marketing.",
+                   comment="Rotate payments-risk-batch to the 90-day policy before the next review."),
+        )),),
+        FeatureStatus.IN_REVIEW,
+    ),
+    DemoFeature(
+        "wellness-partner-offers", "Wellness partner offers", "growth", "owner2",
+        (Version(WELLNESS_PARTNER_OFFERS, review=(
+            Decide("reviewer2", REJECT, comment="Health conditions inferred from purchases would reach an ad "
+                   "network before consent applies; we will not approve this at any tier."),
+        )),),
+        FeatureStatus.REJECTED,
+    ),
+    DemoFeature(
+        "seasonal-banner", "Seasonal home banner", "growth", "owner2",
+        (Version(SEASONAL_BANNER, review=(Decide("reviewer2", APPROVE, Tier.BASIC),)),),
+        FeatureStatus.RETIRED,
+        retire=True,
+    ),
 )  # fmt: skip
-
-# --- loading --------------------------------------------------------------------------------------
-
-
-@dataclass
-class DemoSummary:
-    """What `load_demo` did, and the logins to print."""
-
-    loaded: bool
-    logins: tuple[DemoLogin, ...] = LOGINS
-    counts: dict[str, int] = field(default_factory=dict)
-
-
-def _present() -> dict[str, set[str]]:
-    """The demo's names that already exist, by kind."""
-    demo_names = {
-        "users": (User.objects, "username", {login.username for login in LOGINS}),
-        "teams": (Team.objects, "slug", set(TEAMS)),
-        "signals": (Signal.objects, "key", {row[0] for row in SIGNALS}),
-        "identities": (ServiceIdentity.objects, "name", {identity.name for identity in IDENTITIES}),
-        "features": (Feature.objects, "key", {feature.key for feature in FEATURES}),
-    }
-    return {
-        kind: set(manager.filter(**{f"{name}__in": names}).values_list(name, flat=True))
-        for kind, (manager, name, names) in demo_names.items()
-    }
-
-
-def _is_loaded(present: dict[str, set[str]]) -> bool:
-    expected = {
-        "users": LOGINS,
-        "teams": TEAMS,
-        "signals": SIGNALS,
-        "identities": IDENTITIES,
-        "features": FEATURES,
-    }
-    return all(len(present[kind]) == len(rows) for kind, rows in expected.items())
-
-
-def _counts() -> dict[str, int]:
-    return {
-        "teams": Team.objects.count(),
-        "users": User.objects.count(),
-        "signals": Signal.objects.count(),
-        "identities": ServiceIdentity.objects.count(),
-        "features": Feature.objects.count(),
-    }
-
-
-@transaction.atomic
-def load_demo() -> DemoSummary:
-    """Load the demo into an empty database; if it is already loaded, change nothing."""
-    if getattr(settings, "PRODUCTION", False):
-        raise DemoNotLoaded("The demo has published passwords: it is never loaded with APP_ENV=production.")
-    present = _present()
-    if _is_loaded(present):
-        return DemoSummary(loaded=False, counts=_counts())
-    clashes = {kind: names for kind, names in present.items() if names}
-    if clashes:
-        listed = "; ".join(f"{kind}: {', '.join(sorted(names))}" for kind, names in clashes.items())
-        raise DemoNotLoaded(
-            f"The database already holds part of the demo or clashing data ({listed}). "
-            "Load the demo into an empty database."
-        )
-
-    teams = {slug: Team.objects.create(slug=slug, name=name) for slug, name in TEAMS.items()}
-    users = {login.username: _create_login(login, teams) for login in LOGINS}
-    Signal.objects.bulk_create(
-        Signal(key=key, name=name, category=category, sensitivity=sensitivity, description=description)
-        for key, name, category, sensitivity, description in SIGNALS
-    )
-    today = timezone.localdate()
-    ServiceIdentity.objects.bulk_create(
-        ServiceIdentity(
-            name=identity.name,
-            kind=identity.kind,
-            team=teams[identity.team] if identity.team else None,
-            granted_scopes=list(identity.granted_scopes),
-            credential_max_lifetime_days=identity.credential_max_lifetime_days,
-            last_rotated=(
-                today - datetime.timedelta(days=identity.rotated_days_ago)
-                if identity.rotated_days_ago is not None
-                else None
-            ),
-            secret_location=identity.secret_location,
-            status=identity.status,
-            description=identity.description,
-        )
-        for identity in IDENTITIES
-    )
-    for demo in FEATURES:
-        _file_feature(demo, actor=users[demo.owner], team=teams[demo.team])
-    return DemoSummary(loaded=True, counts=_counts())
-
-
-def _create_login(login: DemoLogin, teams: dict[str, Team]) -> User:
-    user = User.objects.create_user(
-        username=login.username,
-        password=login.password,
-        email=f"{login.username}@example.test",
-        first_name=login.first_name,
-        last_name=login.last_name,
-        role=login.role,
-        is_staff=login.is_superuser,
-        is_superuser=login.is_superuser,
-    )
-    user.teams.set([teams[slug] for slug in login.teams])
-    return user
-
-
-def _file_feature(demo: DemoFeature, *, actor: User, team: Team) -> Feature:
-    """File the feature's versions as its owner would, then move it to the demo's status."""
-    first, *later = demo.versions
-    feature = feature_create(actor=actor, key=demo.key, name=demo.name, team=team, declaration=first)
-    if demo.status == FeatureStatus.DRAFT:
-        return feature
-    registration_submit(actor=actor, feature=feature)
-    for declaration in later:
-        # Every version but the last was approved before the owner filed the next one.
-        _record_review_outcome(feature, FeatureStatus.APPROVED)
-        registration_save_draft(actor=actor, feature=feature, declaration=declaration)
-        registration_submit(actor=actor, feature=feature)
-    if demo.status == FeatureStatus.RETIRED:
-        _record_review_outcome(feature, FeatureStatus.APPROVED)
-        feature_retire(actor=actor, feature=feature)
-    elif demo.status != FeatureStatus.IN_REVIEW:
-        _record_review_outcome(feature, demo.status)
-    feature.refresh_from_db()
-    return feature
-
-
-REVIEW_OUTCOMES = {
-    FeatureStatus.APPROVED: RegistrationStatus.APPROVED,
-    FeatureStatus.CHANGES_REQUESTED: RegistrationStatus.CHANGES_REQUESTED,
-    FeatureStatus.REJECTED: RegistrationStatus.REJECTED,
-}
-
-
-def _record_review_outcome(feature: Feature, status: FeatureStatus) -> None:
-    """Stand-in for the review services until they exist: decide the submitted version directly.
-
-    Moves the feature to `status` (approved, changes_requested or rejected) and its latest, submitted
-    version to the matching registration status; an approval also becomes the feature's approved
-    version and supersedes the one approved before. Replace with the review services' decide function
-    when they land.
-    """
-    feature.refresh_from_db()
-    check_transition(feature.status, status)
-    registration = latest_registration(feature)
-    assert registration is not None and registration.status == RegistrationStatus.SUBMITTED
-    registration.status = REVIEW_OUTCOMES[status]
-    registration.save(update_fields=["status", "updated_at"])
-    if status == FeatureStatus.APPROVED:
-        if feature.approved_registration is not None:
-            feature.approved_registration.status = RegistrationStatus.SUPERSEDED
-            feature.approved_registration.save(update_fields=["status", "updated_at"])
-        feature.approved_registration = registration
-    feature.status = status
-    feature.save(update_fields=["status", "approved_registration", "updated_at"])

@@ -61,9 +61,7 @@ def _shown(name: str, value) -> str:
 
 
 def _row_changes(before: dict, after: dict, describe) -> list[RowChange]:
-    changes = [
-        RowChange(key, "added", describe(None, row)) for key, row in after.items() if key not in before
-    ]
+    changes = [RowChange(key, "added", describe(None, row)) for key, row in after.items() if key not in before]
     changes += [RowChange(key, "removed") for key in before if key not in after]
     for key in before.keys() & after.keys():
         details = describe(before[key], after[key])
@@ -101,9 +99,7 @@ def _describe_destination(old, new) -> tuple[str, ...]:
     details += [f"+ {key}" for key in sorted(set(new.signals) - old_signals)]
     details += [f"− {key}" for key in sorted(old_signals - set(new.signals))]
     if old is None or old.controls_before != new.controls_before:
-        details.append(
-            "consent and retention applied before" if new.controls_before else "controls applied after"
-        )
+        details.append("consent and retention applied before" if new.controls_before else "controls applied after")
     return tuple(details)
 
 

@@ -12,9 +12,7 @@ class FeatureFilterSet(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(
         queryset=None, field_name="team", to_field_name="slug", empty_label="All teams"
     )
-    tier = django_filters.ChoiceFilter(
-        choices=Tier.choices, field_name="requested_tier", empty_label="Any tier"
-    )
+    tier = django_filters.ChoiceFilter(choices=Tier.choices, field_name="requested_tier", empty_label="Any tier")
     status = django_filters.ChoiceFilter(choices=FeatureStatus.choices, empty_label="Any status")
 
     class Meta:

@@ -38,9 +38,7 @@ class ListField(forms.Field):
 
 
 class FeatureForm(forms.Form):
-    key = forms.CharField(
-        required=False, max_length=80, help_text="Stable identifier, e.g. product-recommendations."
-    )
+    key = forms.CharField(required=False, max_length=80, help_text="Stable identifier, e.g. product-recommendations.")
     name = forms.CharField(required=False, max_length=160)
     team = forms.CharField(required=False)
 
@@ -102,9 +100,7 @@ class DestinationRowForm(forms.Form):
     name = forms.CharField(required=False, help_text="The downstream system, e.g. reco-ranker")
     kind = forms.CharField(required=False, widget=_select(DestinationKind.choices, blank="Choose…"))
     signals = ListField(required=False)
-    controls_before = forms.BooleanField(
-        required=False, label="Consent and retention applied before the data arrives"
-    )
+    controls_before = forms.BooleanField(required=False, label="Consent and retention applied before the data arrives")
 
     def __init__(self, *args, signals=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from django.conf import settings
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from features.access import visible_features
-from features.models import Feature, Registration, ServiceIdentity, Signal
+from features.choices import FeatureStatus, RegistrationStatus
+from features.declaration import split_scopes
+from features.models import (
+    DeclaredIdentity,
+    Feature,
+    Finding,
+    FindingStatus,
+    Registration,
+    ServiceIdentity,
+    Signal,
+)
 from features.validation import Catalogue
+from governance.policy.context import IdentityFacts, PolicyContext, SignalFacts
 
 
 def catalogue() -> Catalogue:
@@ -43,3 +58,78 @@ def feature_list(user) -> QuerySet[Feature]:
         )
         .order_by("name", "pk")
     )
+
+
+def feature_findings(feature: Feature, registration: Registration | None) -> list[Finding]:
+    """Findings an owner acts on: the current version's, and the feature's own that are not resolved."""
+    about_version = Q(registration=registration) if registration else Q(pk__in=[])
+    about_feature = Q(feature=feature) & ~Q(status=FindingStatus.RESOLVED) & ~Q(source="policy")
+    return list(
+        Finding.objects.filter(about_version | about_feature)
+        .select_related("accepted_by")
+        .order_by("status", "severity", "rule_id", "path")
+    )
+
+
+# The versions that count as a feature's current use of an identity: what it has filed for review
+# or had approved. Drafts are not filed yet; superseded, rejected and sent-back versions no longer hold.
+LIVE_VERSION_STATUSES = (RegistrationStatus.SUBMITTED, RegistrationStatus.APPROVED)
+
+
+def policy_context_for(feature: Feature | str | None = None) -> PolicyContext:
+    """The facts the policy engine judges a declaration of `feature` against, read in three queries:
+    the catalogue, the inventory, which other features use each identity (and for what), thresholds."""
+    feature_key = feature.key if isinstance(feature, Feature) else feature
+    governance = settings.GOVERNANCE
+    signals = {
+        key: SignalFacts(key=key, sensitivity=sensitivity, category=category)
+        for key, sensitivity, category in Signal.objects.values_list("key", "sensitivity", "category")
+    }
+    identities = {
+        row[0]: IdentityFacts(
+            name=row[0],
+            kind=row[1],
+            team=row[2],
+            granted_scopes=split_scopes(row[3]),
+            credential_max_lifetime_days=row[4],
+            secret_location=row[5] or "",
+            status=row[6],
+        )
+        for row in ServiceIdentity.objects.values_list(
+            "name",
+            "kind",
+            "team__name",
+            "granted_scopes",
+            "credential_max_lifetime_days",
+            "secret_location",
+            "status",
+        )
+    }
+    return PolicyContext(
+        signals=MappingProxyType(signals),
+        identities=MappingProxyType(identities),
+        identity_uses=_identity_uses(exclude_feature=feature_key),
+        feature_key=feature_key,
+        max_credential_lifetime_days=int(governance["MAX_CREDENTIAL_LIFETIME_DAYS"]),
+        secret_manager_schemes=tuple(governance["SECRET_MANAGER_SCHEMES"]),
+        explanation_max_chars=int(governance["EXPLANATION_MAX_CHARS"]),
+    )
+
+
+def _identity_uses(*, exclude_feature: str | None) -> Mapping[str, Mapping[str, str]]:
+    """Which other live features declare each identity, with their purposes (one query)."""
+    latest_live = (
+        Registration.objects.filter(feature=OuterRef("feature"), status__in=LIVE_VERSION_STATUSES)
+        .order_by("-version")
+        .values("pk")[:1]
+    )
+    current = Registration.objects.filter(pk=Subquery(latest_live)).exclude(feature__status=FeatureStatus.RETIRED)
+    if exclude_feature:
+        current = current.exclude(feature__key=exclude_feature)
+    uses: dict[str, dict[str, str]] = {}
+    rows = DeclaredIdentity.objects.filter(registration__in=current).values_list(
+        "identity__name", "registration__feature__key", "registration__purpose"
+    )
+    for identity, feature_key, purpose in rows.order_by("identity__name", "registration__feature__key"):
+        uses.setdefault(identity, {})[feature_key] = purpose
+    return MappingProxyType({name: MappingProxyType(by_feature) for name, by_feature in uses.items()})

@@ -1,22 +1,25 @@
-"""Writes to the registry: creating features, saving drafts, submitting, retiring.
+"""Writes to the registry: creating features, saving drafts, submitting, recording outcomes, retiring.
 
 Each function is one business action, called alike by the browser views, the API and commands. They
 validate with `features.validation`, keep submitted versions immutable (a change after submission
-becomes a new draft version copied forward from the latest one) and move the lifecycle only through
-`features.lifecycle`.
+becomes a new draft version copied forward from the latest one), move the lifecycle only through
+`features.lifecycle`, and append an audit event for every change in the same transaction.
 """
 
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.text import slugify
 
 from features.access import can_edit_feature
-from features.choices import FeatureStatus, RegistrationStatus
+from features.choices import FeatureStatus, RegistrationStatus, Tier
 from features.declaration import Declaration, DeclarationInvalid, declaration_of
+from features.findings import policy_findings_store
 from features.lifecycle import check_transition
 from features.models import (
+    Decision,
     DeclaredDestination,
     DeclaredIdentity,
     DeclaredSignal,
@@ -25,8 +28,11 @@ from features.models import (
     ServiceIdentity,
     Signal,
 )
-from features.selectors import catalogue, latest_registration
+from features.notifications import notify_reviewers_of_submission
+from features.selectors import catalogue, latest_registration, policy_context_for
 from features.validation import validate_declaration
+from governance.audit.chain import record
+from governance.policy.engine import evaluate
 
 
 class NotAllowed(Exception):
@@ -68,7 +74,18 @@ def feature_create(*, actor, key: str, name: str, team, declaration: Declaration
         raise DeclarationInvalid({"key": [f"A feature with the key {key} already exists."]}) from None
     registration = Registration.objects.create(feature=feature, version=1, created_by=actor)
     _write_declaration(registration, declaration)
+    record(actor=actor, action="feature.created", obj=feature, payload={"team": team.slug, "name": feature.name})
+    _record_draft(actor, registration, declaration, created=True)
     return feature
+
+
+def _record_draft(actor, registration: Registration, declaration: Declaration, *, created: bool) -> None:
+    record(
+        actor=actor,
+        action="registration.created" if created else "registration.edited",
+        obj=registration,
+        payload={"version": registration.version, "declaration": declaration.as_dict()},
+    )
 
 
 @transaction.atomic
@@ -80,7 +97,8 @@ def registration_save_draft(*, actor, feature: Feature, declaration: Declaration
         raise RegistrationLocked("This feature is retired; it cannot get new versions.")
     validate_declaration(declaration, catalogue=catalogue(), complete=False)
     registration = latest_registration(feature)
-    if registration is None or not registration.is_draft:
+    created = registration is None or not registration.is_draft
+    if created:
         registration = Registration.objects.create(
             feature=feature,
             version=(registration.version + 1) if registration else 1,
@@ -88,6 +106,7 @@ def registration_save_draft(*, actor, feature: Feature, declaration: Declaration
             created_by=actor,
         )
     _write_declaration(registration, declaration)
+    _record_draft(actor, registration, declaration, created=created)
     return registration
 
 
@@ -101,7 +120,8 @@ def registration_submit(*, actor, feature: Feature, declaration: Declaration | N
     registration = latest_registration(feature)
     if registration is None or not registration.is_draft:
         raise RegistrationLocked("There is no draft to submit: edit the feature to start a new version.")
-    validate_declaration(declaration_of(registration), catalogue=catalogue(), complete=True)
+    declaration = declaration_of(registration)
+    validate_declaration(declaration, catalogue=catalogue(), complete=True)
     check_transition(feature.status, FeatureStatus.IN_REVIEW)
     registration.status = RegistrationStatus.SUBMITTED
     registration.submitted_by = actor
@@ -109,6 +129,72 @@ def registration_submit(*, actor, feature: Feature, declaration: Declaration | N
     registration.save(update_fields=["status", "submitted_by", "submitted_at", "updated_at"])
     feature.status = FeatureStatus.IN_REVIEW
     feature.save(update_fields=["status", "updated_at"])
+    opened, _ = policy_findings_store(registration, evaluate(declaration, policy_context_for(feature)))
+    record(
+        actor=actor,
+        action="registration.submitted",
+        obj=registration,
+        payload={
+            "version": registration.version,
+            "requested_tier": registration.requested_tier,
+            "findings": sorted(f"{f.severity}:{f.rule_id}:{f.path}" for f in opened),
+        },
+    )
+    if registration.requested_tier == Tier.NONE and not any(f.blocks_approval for f in opened):
+        # Tier 0 personalises nothing, so DESIGN.md asks for no approval: it is approved as filed.
+        registration_record_outcome(
+            actor=None, registration=registration, status=RegistrationStatus.APPROVED, approved_tier=Tier.NONE
+        )
+    else:
+        transaction.on_commit(lambda: notify_reviewers_of_submission(registration))
+    return registration
+
+
+OUTCOME_FEATURE_STATUS = {
+    RegistrationStatus.APPROVED: FeatureStatus.APPROVED,
+    RegistrationStatus.CHANGES_REQUESTED: FeatureStatus.CHANGES_REQUESTED,
+    RegistrationStatus.REJECTED: FeatureStatus.REJECTED,
+}
+
+
+def registration_record_outcome(
+    *, actor, registration: Registration, status: str, approved_tier: int | None = None, review_due_on=None
+) -> Registration:
+    """Move a submitted version and its feature to the outcome of its review.
+
+    The reviews app decides *whether* (segregation of duties, approvals needed); this records *what*.
+    An approved version supersedes the one approved before it and becomes the one in force.
+    """
+    feature = Feature.objects.select_for_update().get(pk=registration.feature_id)
+    if registration.status != RegistrationStatus.SUBMITTED:
+        raise RegistrationLocked(f"{registration} is {registration.get_status_display().lower()}, not in review.")
+    check_transition(feature.status, OUTCOME_FEATURE_STATUS[status])
+    registration.status = status
+    update = ["status", "updated_at"]
+    if status == RegistrationStatus.APPROVED:
+        registration.approved_tier = approved_tier
+        registration.approved_at = timezone.now()
+        registration.review_due_on = review_due_on
+        update += ["approved_tier", "approved_at", "review_due_on"]
+        if feature.approved_registration_id:
+            Registration.objects.filter(pk=feature.approved_registration_id).update(
+                status=RegistrationStatus.SUPERSEDED
+            )
+        feature.approved_registration = registration
+    registration.save(update_fields=update)
+    feature.status = OUTCOME_FEATURE_STATUS[status]
+    feature.save(update_fields=["status", "approved_registration", "updated_at"])
+    record(
+        actor=actor,
+        action=f"registration.{status}",
+        obj=registration,
+        payload={
+            "version": registration.version,
+            "approved_tier": approved_tier,
+            "review_due_on": review_due_on,
+            "decisions": list(Decision.objects.filter(registration=registration).values_list("pk", flat=True)),
+        },
+    )
     return registration
 
 
@@ -118,8 +204,10 @@ def feature_retire(*, actor, feature: Feature) -> Feature:
     feature = Feature.objects.select_for_update().get(pk=feature.pk)
     _require_editor(actor, feature)
     check_transition(feature.status, FeatureStatus.RETIRED)
+    previous = feature.status
     feature.status = FeatureStatus.RETIRED
     feature.save(update_fields=["status", "updated_at"])
+    record(actor=actor, action="feature.retired", obj=feature, payload={"previous_status": previous})
     return feature
 
 
@@ -190,3 +278,57 @@ def _write_declaration(registration: Registration, declaration: Declaration) -> 
         for destination, row in zip(destinations, declaration.destinations, strict=True)
         for key in row.signals
     )
+
+
+def catalogue_entry_saved(*, actor, entry: Signal | ServiceIdentity, created: bool) -> None:
+    """Record an administrator's change to the signal catalogue or identity inventory, then re-check
+    the versions in review that declare the entry (in the background)."""
+    kind = "signal" if isinstance(entry, Signal) else "identity"
+    record(
+        actor=actor,
+        action=f"{kind}.{'created' if created else 'changed'}",
+        obj=entry,
+        payload=model_to_dict(entry, exclude=["id"]) | {"team": getattr(entry, "team_id", None)},
+    )
+    if not created:
+        from features.tasks import reevaluate_registrations_in_review
+
+        ids = {"signal_ids": [entry.pk]} if kind == "signal" else {"identity_ids": [entry.pk]}
+        transaction.on_commit(lambda: reevaluate_registrations_in_review.delay(**ids))
+
+
+def catalogue_entry_deleted(*, actor, entry: Signal | ServiceIdentity) -> None:
+    kind = "signal" if isinstance(entry, Signal) else "identity"
+    record(actor=actor, action=f"{kind}.deleted", obj=entry, payload={"name": str(entry)})
+
+
+def registrations_reevaluate(*, signal_ids=(), identity_ids=()) -> int:
+    """Re-run the policy engine on every version in review that declares one of these entries.
+
+    Stored findings follow the new verdict (new ones open, vanished ones resolve, acceptances stand).
+    Returns how many versions were re-checked.
+    """
+    in_review = Registration.objects.filter(status=RegistrationStatus.SUBMITTED).select_related("feature")
+    affected = in_review.filter(declared_signals__signal_id__in=signal_ids) | in_review.filter(
+        declared_identities__identity_id__in=identity_ids
+    )
+    count = 0
+    for registration in affected.distinct().prefetch_related(
+        "declared_signals__signal", "declared_identities__identity", "declared_destinations__signals"
+    ):
+        with transaction.atomic():
+            findings = evaluate(declaration_of(registration), policy_context_for(registration.feature))
+            opened, resolved = policy_findings_store(registration, findings)
+            if opened or resolved:
+                record(
+                    actor=None,
+                    actor_label="policy re-evaluation",
+                    action="registration.reevaluated",
+                    obj=registration,
+                    payload={
+                        "opened": sorted(f"{f.rule_id}:{f.path}" for f in opened),
+                        "resolved": sorted(f"{f.rule_id}:{f.path}" for f in resolved),
+                    },
+                )
+        count += 1
+    return count

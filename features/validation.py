@@ -56,17 +56,15 @@ class Catalogue:
     identities: frozenset[str]
 
 
-def explanation_problem(explanation: str) -> str | None:
+def explanation_problem(explanation: str, *, max_chars: int | None = None) -> str | None:
     """Why an explanation is not exactly one short sentence, or None if it is."""
-    limit = settings.GOVERNANCE["EXPLANATION_MAX_CHARS"]
+    limit = max_chars or settings.GOVERNANCE["EXPLANATION_MAX_CHARS"]
     text = explanation.strip()
     if not text:
         return "Explain the feature in one sentence."
     if len(text) > limit:
         return f"Keep the explanation to {limit} characters or fewer (it has {len(text)})."
-    breaks = [
-        m for m in SENTENCE_BREAK.finditer(text) if m.group(1).lower().strip("(\"'") not in ABBREVIATIONS
-    ]
+    breaks = [m for m in SENTENCE_BREAK.finditer(text) if m.group(1).lower().strip("(\"'") not in ABBREVIATIONS]
     if "\n" in text or breaks:
         return "Use exactly one sentence: a user should understand the feature from it alone."
     if not SENTENCE_END.search(text):

@@ -16,7 +16,14 @@ from features.diff import declaration_diff
 from features.filtersets import FeatureFilterSet
 from features.forms import FeatureForm, RegistrationEditor
 from features.lifecycle import TransitionNotAllowed
-from features.selectors import feature_list, latest_registration, registration_with_rows
+from features.models import Decision
+from features.selectors import (
+    feature_findings,
+    feature_list,
+    latest_registration,
+    policy_context_for,
+    registration_with_rows,
+)
 from features.services import (
     RegistrationLocked,
     feature_create,
@@ -25,6 +32,7 @@ from features.services import (
 )
 from features.validation import secret_paths
 from governance.accounts.models import Team
+from governance.policy.engine import evaluate
 
 FORM_TEMPLATE = "features/registration_form.html"
 
@@ -81,6 +89,15 @@ def _rows_fragment(request, editor, section: str):
     return render(request, f"{FORM_TEMPLATE}#rows", {"section": editor.sections[section]})
 
 
+def _live_findings(request, editor, feature=None):
+    """The policy engine's verdict on what is typed right now (nothing is saved)."""
+    try:
+        findings, incomplete = evaluate(editor.declaration(), policy_context_for(feature)), False
+    except DeclarationInvalid:
+        findings, incomplete = [], True
+    return render(request, f"{FORM_TEMPLATE}#live-findings", {"live_findings": findings, "incomplete": incomplete})
+
+
 def _invalid(request, editor, invalid: DeclarationInvalid, **context):
     """Re-show the page with every row as typed, errors by their fields, secret values blanked."""
     try:
@@ -108,6 +125,8 @@ def feature_create_page(request):
     editor = RegistrationEditor(request.POST)
     feature_form = FeatureForm(request.POST, teams=teams)
     action = request.POST.get("action", "save")
+    if action == "check":
+        return _live_findings(request, editor)
     if changed := editor.change_rows(action):
         if request.htmx:
             return _rows_fragment(request, editor, changed)
@@ -144,6 +163,8 @@ def registration_edit_page(request, key: str):
         return _render_editor(request, editor=RegistrationEditor(declaration=declaration), feature=feature)
     editor = RegistrationEditor(request.POST)
     action = request.POST.get("action", "save")
+    if action == "check":
+        return _live_findings(request, editor, feature)
     if changed := editor.change_rows(action):
         if request.htmx:
             return _rows_fragment(request, editor, changed)
@@ -190,6 +211,14 @@ def feature_detail_page(request, key: str):
             "feature": feature,
             "current": current,
             "versions": versions,
+            "in_force": next((v for v in versions if v.pk == feature.approved_registration_id), None),
+            "findings": feature_findings(feature, current),
+            "draft_findings": evaluate(declaration_of(current), policy_context_for(feature))
+            if current and current.is_draft
+            else None,
+            "decisions": Decision.objects.filter(registration__feature=feature)
+            .select_related("reviewer", "registration")
+            .order_by("-decided_at"),
             "can_edit": can_edit_feature(request.user, feature),
         },
     )

@@ -54,7 +54,12 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "governance.accounts",
+    "governance.audit",
     "features",
+    "governance.policy",
+    "governance.reviews",
+    "governance.drift",
+    "governance.demo",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +108,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
     )
+
+# Evidence packs: built packs live here; the Ed25519 key signing their manifests (PKCS8 PEM) is created on
+# first use with 0600 permissions unless a key file is given.
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -173,6 +181,10 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE = {
+    "sweep-reviews-daily": {"task": "governance.reviews.tasks.sweep_reviews", "schedule": 24 * 3600},
+    "sweep-drift-hourly": {"task": "governance.drift.tasks.sweep_drift", "schedule": 3600},
+}
 
 MAILERS = {
     "default": {
@@ -191,6 +203,29 @@ REST_FRAMEWORK = {
 GOVERNANCE = {
     "EXPLANATION_MAX_CHARS": env_int("GOVERNANCE_EXPLANATION_MAX_CHARS", 200),
     "FEATURES_PER_PAGE": env_int("GOVERNANCE_FEATURES_PER_PAGE", 25),
+    # Policy thresholds (DESIGN.md: thresholds are settings, not literals).
+    "MAX_CREDENTIAL_LIFETIME_DAYS": env_int("GOVERNANCE_MAX_CREDENTIAL_LIFETIME_DAYS", 90),
+    "SECRET_MANAGER_SCHEMES": ("vault", "awssm", "gcpsm", "azkv", "aws-secretsmanager", "op"),
+    # Re-review period, in months, per approved tier (tier 0 needs no review).
+    "REVIEW_PERIOD_MONTHS": {1: 12, 2: 12, 3: 6},
+    # Distinct reviewers whose approval a tier needs.
+    "APPROVALS_REQUIRED": {0: 1, 1: 1, 2: 1, 3: 2},
+    # Machine access and telemetry.
+    "API_TOKEN_MAX_DAYS": env_int("GOVERNANCE_API_TOKEN_MAX_DAYS", 90),
+    "OBSERVATIONS_MAX_BODY_BYTES": env_int("GOVERNANCE_OBSERVATIONS_MAX_BODY_BYTES", 5 * 1024 * 1024),
+    "OBSERVATIONS_MAX_ITEMS": env_int("GOVERNANCE_OBSERVATIONS_MAX_ITEMS", 10_000),
+    # Drift: a declared signal unobserved this long is "unused"; a path unseen this long resolves.
+    "DRIFT_UNUSED_DAYS": env_int("GOVERNANCE_DRIFT_UNUSED_DAYS", 30),
+    "DRIFT_STALE_DAYS": env_int("GOVERNANCE_DRIFT_STALE_DAYS", 14),
+}
+
+# A shared cache (Redis) in production: throttles and task coalescing hold across processes.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+        if os.environ.get("CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 LOGGING = {

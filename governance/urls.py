@@ -8,5 +8,10 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("features/", include("features.urls")),
+    path("reviews/", include("governance.reviews.urls")),
+    path("audit/", include("governance.audit.urls")),
+    path("tokens/", include("governance.accounts.urls")),
+    path("drift/", include("governance.drift.urls")),
+    path("", include("governance.drift.urls_api")),
     path("admin/", admin.site.urls),
 ]

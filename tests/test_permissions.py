@@ -4,7 +4,9 @@ auditors and administrators read everything and change nothing here (403); anony
 
 import pytest
 
-from features.services import feature_create
+from features.models import Finding, ServiceIdentity
+from features.services import feature_create, registration_submit
+from governance.accounts.tokens import token_issue
 from tests.factories import catalogue_for, complete_declaration
 from tests.permissions import Visit, expect, routes_missing_from
 
@@ -25,6 +27,17 @@ LOGIN = 302
 READ = expect(200, other_owner=404, anonymous=LOGIN)
 OWNER_ONLY = expect(403, owner=200, other_owner=404, anonymous=LOGIN)
 OWNER_WRITES = expect(403, owner=302, other_owner=404, anonymous=LOGIN)
+REVIEW_READ = expect(200, owner=403, other_owner=403, anonymous=LOGIN)
+REVIEWER_WRITES = expect(403, reviewer=302, anonymous=LOGIN)
+IN_REVIEW = "reco-history"
+# Owners and administrators issue tokens; for another owner, a POST re-shows the form (not their team).
+TOKEN_PAGES = expect(200, reviewer=403, auditor=403, anonymous=LOGIN)
+TOKEN_NEW = {
+    "name": "reco-otel-collector",
+    "scopes": ["observations:write"],
+    "teams": ["recommendations"],
+    "expires_in_days": "30",
+}
 
 VISITS = [
     Visit("", "get", "/", expect(302)),
@@ -45,6 +58,43 @@ VISITS = [
     Visit("features/<slug:key>/submit/", "post", f"/features/{FEATURE}/submit/", OWNER_WRITES),
     Visit("features/<slug:key>/diff/", "get", f"/features/{FEATURE}/diff/", READ),
     Visit("features/<slug:key>/versions/<int:version>/", "get", f"/features/{FEATURE}/versions/1/", READ),
+    Visit("reviews/", "get", "/reviews/", REVIEW_READ),
+    Visit("reviews/<slug:key>/v<int:version>/", "get", f"/reviews/{IN_REVIEW}/v1/", REVIEW_READ),
+    Visit(
+        "reviews/<slug:key>/v<int:version>/decide/",
+        "post",
+        f"/reviews/{IN_REVIEW}/v1/decide/",
+        REVIEWER_WRITES,
+        data={"outcome": "request_changes", "comment": "Drop the wildcard scope."},
+    ),
+    Visit(
+        "reviews/findings/<int:finding_id>/accept/",
+        "post",
+        "/reviews/findings/{finding}/accept/",
+        REVIEWER_WRITES,
+        data={"reason": "Rotation is scheduled.", "until": "2099-01-01"},
+    ),
+    Visit("audit/", "get", "/audit/", REVIEW_READ),
+    Visit("audit/", "post", "/audit/", expect(405, anonymous=LOGIN)),
+    Visit("tokens/", "get", "/tokens/", TOKEN_PAGES),
+    Visit("tokens/new/", "get", "/tokens/new/", TOKEN_PAGES),
+    Visit("tokens/new/", "post", "/tokens/new/", TOKEN_PAGES, data=TOKEN_NEW),
+    Visit(
+        "tokens/<int:pk>/revoke/",
+        "post",
+        "/tokens/{token}/revoke/",
+        expect(403, owner=302, other_owner=404, administrator=302, anonymous=LOGIN),
+    ),
+    Visit("tokens/<int:pk>/revoke/", "get", "/tokens/{token}/revoke/", expect(405, anonymous=LOGIN)),
+    Visit("drift/", "get", "/drift/", REVIEW_READ),
+    Visit("drift/", "post", "/drift/", expect(405, anonymous=LOGIN)),
+    Visit("drift/features/<slug:key>/", "get", f"/drift/features/{FEATURE}/", READ),
+    Visit("drift/features/<slug:key>/", "post", f"/drift/features/{FEATURE}/", expect(405, anonymous=LOGIN)),
+    # Machine endpoints authenticate by bearer token only: a browser session is not one.
+    Visit("api/v1/observations", "post", "/api/v1/observations", expect(401)),
+    Visit("api/v1/observations", "get", "/api/v1/observations", expect(405)),
+    Visit("v1/traces", "post", "/v1/traces", expect(401)),
+    Visit("v1/traces", "get", "/v1/traces", expect(405)),
 ]
 
 
@@ -64,9 +114,25 @@ def people(owner, other_owner, reviewer, auditor, administrator):
 def feature(owner, team):
     declaration = complete_declaration()
     catalogue_for(declaration)
-    return feature_create(
-        actor=owner, key=FEATURE, name="Locale ordering", team=team, declaration=declaration
+    return feature_create(actor=owner, key=FEATURE, name="Locale ordering", team=team, declaration=declaration)
+
+
+@pytest.fixture
+def finding(owner, team, feature):
+    """A version in review with an open finding (its identity holds more scopes than it needs)."""
+    ServiceIdentity.objects.filter(name="reco-reader").update(granted_scopes=["profile:read", "orders:read"])
+    in_review = feature_create(
+        actor=owner, key=IN_REVIEW, name="History", team=team, declaration=complete_declaration()
     )
+    registration_submit(actor=owner, feature=in_review)
+    return Finding.objects.filter(registration__feature=in_review).first()
+
+
+@pytest.fixture
+def api_token(owner, team):
+    return token_issue(
+        actor=owner, name="reco-otel-collector", scopes=["observations:write"], teams=[team], expires_in_days=30
+    ).token
 
 
 def test_every_route_is_in_the_permission_table():
@@ -74,13 +140,12 @@ def test_every_route_is_in_the_permission_table():
 
 
 @pytest.mark.parametrize("visit", VISITS, ids=lambda v: f"{v.method.upper()} {v.url}")
-@pytest.mark.parametrize(
-    "role", ["owner", "other_owner", "reviewer", "auditor", "administrator", "anonymous"]
-)
-def test_role_gets_expected_status(client, people, feature, visit, role):
+@pytest.mark.parametrize("role", ["owner", "other_owner", "reviewer", "auditor", "administrator", "anonymous"])
+def test_role_gets_expected_status(client, people, feature, finding, api_token, visit, role):
     if people[role] is not None:
         client.force_login(people[role])
-    response = getattr(client, visit.method)(visit.url, data=visit.data or {})
+    url = visit.url.format(finding=finding.pk, token=api_token.pk)
+    response = getattr(client, visit.method)(url, data=visit.data or {})
     expected = visit.expected[role]
     assert response.status_code == expected, f"{role} {visit.method.upper()} {visit.url}"
     if response.status_code == LOGIN and role == "anonymous" and visit.url not in ("/", "/logout/"):

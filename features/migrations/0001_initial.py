@@ -6,159 +6,442 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Signal',
+            name="Signal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(help_text='Stable identifier, e.g. purchase_history.', max_length=80, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('description', models.TextField(blank=True)),
-                ('category', models.CharField(choices=[('context', 'Context (locale, device, region)'), ('account', 'Account and consent state'), ('behaviour', 'First-party behaviour'), ('location', 'Location'), ('financial', 'Financial'), ('partner', 'Partner-supplied'), ('special_category', 'Special category')], max_length=30)),
-                ('sensitivity', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('special', 'Special category')], max_length=10)),
+                (
+                    "id",
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
+                ),
+                (
+                    "key",
+                    models.SlugField(help_text="Stable identifier, e.g. purchase_history.", max_length=80, unique=True),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("context", "Context (locale, device, region)"),
+                            ("account", "Account and consent state"),
+                            ("behaviour", "First-party behaviour"),
+                            ("location", "Location"),
+                            ("financial", "Financial"),
+                            ("partner", "Partner-supplied"),
+                            ("special_category", "Special category"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "sensitivity",
+                    models.CharField(
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("special", "Special category"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['key'],
+                "ordering": ["key"],
             },
         ),
         migrations.CreateModel(
-            name='Feature',
+            name="Feature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=80, unique=True)),
-                ('name', models.CharField(max_length=160)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('in_review', 'In review'), ('changes_requested', 'Changes requested'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('retired', 'Retired')], default='draft', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='features', to='accounts.team')),
+                (
+                    "id",
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
+                ),
+                ("key", models.SlugField(max_length=80, unique=True)),
+                ("name", models.CharField(max_length=160)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("in_review", "In review"),
+                            ("changes_requested", "Changes requested"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("retired", "Retired"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="features",
+                        to="accounts.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Registration',
+            name="Registration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('approved', 'Approved'), ('changes_requested', 'Changes requested'), ('rejected', 'Rejected'), ('superseded', 'Superseded')], default='draft', max_length=20)),
-                ('explanation', models.TextField(blank=True, help_text='One sentence a user would understand.')),
-                ('purpose', models.TextField(blank=True, help_text='The documented use case.')),
-                ('requested_tier', models.PositiveSmallIntegerField(choices=[(0, 'Tier 0 · none'), (1, 'Tier 1 · basic'), (2, 'Tier 2 · enriched'), (3, 'Tier 3 · high-trust')], default=1)),
-                ('consent_basis', models.CharField(blank=True, choices=[('consent', 'Consent (explicit opt-in)'), ('contract', 'Contract'), ('legitimate_interest', 'Legitimate interest'), ('legal_obligation', 'Legal obligation')], max_length=30)),
-                ('consent_mechanism', models.CharField(blank=True, max_length=300)),
-                ('retention_days', models.PositiveIntegerField(blank=True, null=True)),
-                ('opt_out', models.TextField(blank=True, help_text='How a user opts out and how the feature is switched off.')),
-                ('high_trust_domain', models.CharField(blank=True, choices=[('', 'None'), ('healthcare', 'Healthcare'), ('financial_services', 'Financial services'), ('b2b_partner_portal', 'B2B partner portal')], max_length=30)),
-                ('necessity_justification', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('based_on', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='features.registration')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('feature', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='features.feature')),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
+                ),
+                ("version", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("approved", "Approved"),
+                            ("changes_requested", "Changes requested"),
+                            ("rejected", "Rejected"),
+                            ("superseded", "Superseded"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "explanation",
+                    models.TextField(blank=True, help_text="One sentence a user would understand."),
+                ),
+                ("purpose", models.TextField(blank=True, help_text="The documented use case.")),
+                (
+                    "requested_tier",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Tier 0 · none"),
+                            (1, "Tier 1 · basic"),
+                            (2, "Tier 2 · enriched"),
+                            (3, "Tier 3 · high-trust"),
+                        ],
+                        default=1,
+                    ),
+                ),
+                (
+                    "consent_basis",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("consent", "Consent (explicit opt-in)"),
+                            ("contract", "Contract"),
+                            ("legitimate_interest", "Legitimate interest"),
+                            ("legal_obligation", "Legal obligation"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("consent_mechanism", models.CharField(blank=True, max_length=300)),
+                ("retention_days", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "opt_out",
+                    models.TextField(blank=True, help_text="How a user opts out and how the feature is switched off."),
+                ),
+                (
+                    "high_trust_domain",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "None"),
+                            ("healthcare", "Healthcare"),
+                            ("financial_services", "Financial services"),
+                            ("b2b_partner_portal", "B2B partner portal"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("necessity_justification", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "based_on",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="features.registration",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "feature",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="features.feature",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['feature', '-version'],
+                "ordering": ["feature", "-version"],
             },
         ),
         migrations.AddField(
-            model_name='feature',
-            name='approved_registration',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='features.registration'),
+            model_name="feature",
+            name="approved_registration",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="features.registration",
+            ),
         ),
         migrations.CreateModel(
-            name='ServiceIdentity',
+            name="ServiceIdentity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('kind', models.CharField(choices=[('service_account', 'Service account'), ('oauth_client', 'OAuth client'), ('workload_identity', 'Workload identity'), ('api_key', 'API key'), ('user_password', 'User and password')], max_length=30)),
-                ('granted_scopes', models.JSONField(blank=True, default=list, help_text='Scopes the identity holds today.')),
-                ('credential_max_lifetime_days', models.PositiveIntegerField(help_text='Longest a credential of this identity lives before rotation.')),
-                ('last_rotated', models.DateField(blank=True, null=True)),
-                ('secret_location', models.CharField(blank=True, help_text='A reference such as vault://kv/reco/reader, never the secret.', max_length=300)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('disabled', 'Disabled')], default='active', max_length=10)),
-                ('description', models.TextField(blank=True)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='service_identities', to='accounts.team')),
+                (
+                    "id",
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("service_account", "Service account"),
+                            ("oauth_client", "OAuth client"),
+                            ("workload_identity", "Workload identity"),
+                            ("api_key", "API key"),
+                            ("user_password", "User and password"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "granted_scopes",
+                    models.JSONField(blank=True, default=list, help_text="Scopes the identity holds today."),
+                ),
+                (
+                    "credential_max_lifetime_days",
+                    models.PositiveIntegerField(
+                        help_text="Longest a credential of this identity lives before rotation."
+                    ),
+                ),
+                ("last_rotated", models.DateField(blank=True, null=True)),
+                (
+                    "secret_location",
+                    models.CharField(
+                        blank=True,
+                        help_text="A reference such as vault://kv/reco/reader, never the secret.",
+                        max_length=300,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("disabled", "Disabled")],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="service_identities",
+                        to="accounts.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'service identities',
-                'ordering': ['name'],
+                "verbose_name_plural": "service identities",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='DeclaredIdentity',
+            name="DeclaredIdentity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scopes', models.JSONField(blank=True, default=list, help_text='Scopes this feature needs.')),
-                ('access', models.CharField(choices=[('read', 'Read'), ('write', 'Write')], default='read', max_length=10)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('registration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='declared_identities', to='features.registration')),
-                ('identity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='features.serviceidentity')),
+                (
+                    "id",
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
+                ),
+                (
+                    "scopes",
+                    models.JSONField(blank=True, default=list, help_text="Scopes this feature needs."),
+                ),
+                (
+                    "access",
+                    models.CharField(choices=[("read", "Read"), ("write", "Write")], default="read", max_length=10),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "registration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="declared_identities",
+                        to="features.registration",
+                    ),
+                ),
+                (
+                    "identity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="features.serviceidentity",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'declared identities',
-                'ordering': ['position', 'id'],
+                "verbose_name_plural": "declared identities",
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DeclaredSignal',
+            name="DeclaredSignal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(choices=[('collected', 'Collected'), ('inferred', 'Inferred')], default='collected', max_length=10)),
-                ('justification', models.TextField(blank=True, help_text='Why the feature needs this signal.')),
-                ('retention_days', models.PositiveIntegerField(blank=True, null=True)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('registration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='declared_signals', to='features.registration')),
-                ('signal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='features.signal')),
+                (
+                    "id",
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
+                ),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[("collected", "Collected"), ("inferred", "Inferred")],
+                        default="collected",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "justification",
+                    models.TextField(blank=True, help_text="Why the feature needs this signal."),
+                ),
+                ("retention_days", models.PositiveIntegerField(blank=True, null=True)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "registration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="declared_signals",
+                        to="features.registration",
+                    ),
+                ),
+                (
+                    "signal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="features.signal"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DeclaredDestination',
+            name="DeclaredDestination",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='The downstream system, e.g. reco-ranker.', max_length=120)),
-                ('kind', models.CharField(choices=[('ranking', 'Ranking'), ('recommendation', 'Recommendation'), ('segmentation', 'Segmentation'), ('analytics', 'Analytics'), ('third_party', 'Third party'), ('response', 'Response (shown to the user)')], max_length=20)),
-                ('controls_before', models.BooleanField(default=False, help_text='Consent and retention rules are applied before the data reaches it.')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('registration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='declared_destinations', to='features.registration')),
-                ('signals', models.ManyToManyField(blank=True, related_name='+', to='features.signal')),
+                (
+                    "id",
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
+                ),
+                (
+                    "name",
+                    models.CharField(help_text="The downstream system, e.g. reco-ranker.", max_length=120),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("ranking", "Ranking"),
+                            ("recommendation", "Recommendation"),
+                            ("segmentation", "Segmentation"),
+                            ("analytics", "Analytics"),
+                            ("third_party", "Third party"),
+                            ("response", "Response (shown to the user)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "controls_before",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Consent and retention rules are applied before the data reaches it.",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "registration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="declared_destinations",
+                        to="features.registration",
+                    ),
+                ),
+                ("signals", models.ManyToManyField(blank=True, related_name="+", to="features.signal")),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='registration',
-            constraint=models.UniqueConstraint(fields=('feature', 'version'), name='one_number_per_version'),
+            model_name="registration",
+            constraint=models.UniqueConstraint(fields=("feature", "version"), name="one_number_per_version"),
         ),
         migrations.AddIndex(
-            model_name='feature',
-            index=models.Index(fields=['team', 'status'], name='features_fe_team_id_524a02_idx'),
+            model_name="feature",
+            index=models.Index(fields=["team", "status"], name="features_fe_team_id_524a02_idx"),
         ),
         migrations.AddConstraint(
-            model_name='declaredidentity',
-            constraint=models.UniqueConstraint(fields=('registration', 'identity'), name='identity_declared_once'),
+            model_name="declaredidentity",
+            constraint=models.UniqueConstraint(fields=("registration", "identity"), name="identity_declared_once"),
         ),
         migrations.AddConstraint(
-            model_name='declaredsignal',
-            constraint=models.UniqueConstraint(fields=('registration', 'signal'), name='signal_declared_once'),
+            model_name="declaredsignal",
+            constraint=models.UniqueConstraint(fields=("registration", "signal"), name="signal_declared_once"),
         ),
         migrations.AddConstraint(
-            model_name='declareddestination',
-            constraint=models.UniqueConstraint(fields=('registration', 'name'), name='destination_declared_once'),
+            model_name="declareddestination",
+            constraint=models.UniqueConstraint(fields=("registration", "name"), name="destination_declared_once"),
         ),
     ]

@@ -1,4 +1,6 @@
 from features.models.catalogue import ServiceIdentity, Signal
+from features.models.decisions import Decision, Outcome
+from features.models.findings import Finding, FindingSource, FindingStatus
 from features.models.registry import (
     DeclaredDestination,
     DeclaredIdentity,
@@ -8,10 +10,15 @@ from features.models.registry import (
 )
 
 __all__ = [
+    "Decision",
     "DeclaredDestination",
     "DeclaredIdentity",
     "DeclaredSignal",
     "Feature",
+    "Finding",
+    "FindingSource",
+    "FindingStatus",
+    "Outcome",
     "Registration",
     "ServiceIdentity",
     "Signal",

@@ -42,9 +42,7 @@ class Registration(models.Model):
 
     feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()
-    status = models.CharField(
-        max_length=20, choices=RegistrationStatus.choices, default=RegistrationStatus.DRAFT
-    )
+    status = models.CharField(max_length=20, choices=RegistrationStatus.choices, default=RegistrationStatus.DRAFT)
     based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     explanation = models.TextField(blank=True, help_text="One sentence a user would understand.")
@@ -53,9 +51,7 @@ class Registration(models.Model):
     consent_basis = models.CharField(max_length=30, choices=ConsentBasis.choices, blank=True)
     consent_mechanism = models.CharField(max_length=300, blank=True)
     retention_days = models.PositiveIntegerField(null=True, blank=True)
-    opt_out = models.TextField(
-        blank=True, help_text="How a user opts out and how the feature is switched off."
-    )
+    opt_out = models.TextField(blank=True, help_text="How a user opts out and how the feature is switched off.")
     high_trust_domain = models.CharField(max_length=30, choices=HighTrustDomain.choices, blank=True)
     necessity_justification = models.TextField(blank=True)
 
@@ -66,6 +62,10 @@ class Registration(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # The outcome of review (the declaration above never changes once submitted).
+    approved_tier = models.PositiveSmallIntegerField(choices=Tier.choices, null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    review_due_on = models.DateField(null=True, blank=True, help_text="When the approval expires.")
 
     class Meta:
         ordering = ["feature", "-version"]
@@ -98,9 +98,7 @@ class DeclaredSignal(models.Model):
 
 
 class DeclaredIdentity(models.Model):
-    registration = models.ForeignKey(
-        Registration, on_delete=models.CASCADE, related_name="declared_identities"
-    )
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="declared_identities")
     identity = models.ForeignKey("features.ServiceIdentity", on_delete=models.PROTECT, related_name="+")
     scopes = models.JSONField(default=list, blank=True, help_text="Scopes this feature needs.")
     access = models.CharField(max_length=10, choices=AccessMode.choices, default=AccessMode.READ)
@@ -118,9 +116,7 @@ class DeclaredIdentity(models.Model):
 
 
 class DeclaredDestination(models.Model):
-    registration = models.ForeignKey(
-        Registration, on_delete=models.CASCADE, related_name="declared_destinations"
-    )
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="declared_destinations")
     name = models.CharField(max_length=120, help_text="The downstream system, e.g. reco-ranker.")
     kind = models.CharField(max_length=20, choices=DestinationKind.choices)
     signals = models.ManyToManyField("features.Signal", related_name="+", blank=True)

@@ -48,3 +48,41 @@ class User(AbstractUser):
     def sees_every_team(self) -> bool:
         """Reviewers, auditors and administrators read across teams; owners only their own."""
         return self.role in (Role.REVIEWER, Role.AUDITOR, Role.ADMINISTRATOR) or self.is_superuser
+
+
+class TokenScope(models.TextChoices):
+    OBSERVATIONS_WRITE = "observations:write", "Send observations (telemetry)"
+    REGISTRATIONS_WRITE = "registrations:write", "File and submit registrations"
+    REVIEWS_WRITE = "reviews:write", "Take review decisions"
+    EVIDENCE_READ = "evidence:read", "Export evidence"
+
+
+class ApiToken(models.Model):
+    """A machine's credential: scoped, optionally limited to teams, expiring, stored only as a hash.
+
+    The plaintext (`pgv_<prefix>_<secret>`) is shown once when issued; `prefix` identifies the token
+    in lists and logs without revealing it.
+    """
+
+    name = models.CharField(max_length=120)
+    prefix = models.CharField(max_length=12, unique=True)
+    secret_hash = models.CharField(max_length=64, help_text="SHA-256 of the secret part, hex.")
+    scopes = models.JSONField(default=list)
+    teams = models.ManyToManyField(Team, blank=True, related_name="api_tokens", help_text="Empty: any team.")
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def label(self) -> str:
+        """How the token appears as an actor in the audit trail."""
+        return f"token:{self.prefix}"

@@ -3,7 +3,8 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from features.demo import LOGINS, load_demo
+from features.demo import LOGINS
+from governance.demo.loader import load_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -106,6 +107,10 @@ def test_owner_registers_corrects_and_submits_a_feature(browser_page, console_er
     page.select_option("#id_destinations-0-kind", "recommendation")
     page.select_option("#id_destinations-0-signals", ["browsing_history", "locale"])
     page.check("#id_destinations-0-controls_before")
+
+    # The policy check follows what is typed, before anything is saved: two sentences break a rule.
+    expect(page.locator("#live-findings")).to_contain_text("explanation-one-sentence")
+    assert page.evaluate("window.__marker") == 1
 
     with page.expect_navigation():
         page.click('button[name=action][value="save"]')

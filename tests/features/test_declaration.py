@@ -51,9 +51,7 @@ ROUND_TRIPS = {
             IdentityDeclaration("reco-writer", ("segments:write",), AccessMode.WRITE),
         ),
         destinations=(
-            DestinationDeclaration(
-                "reco-ranker", DestinationKind.RANKING, ("locale", "health_interest"), True
-            ),
+            DestinationDeclaration("reco-ranker", DestinationKind.RANKING, ("locale", "health_interest"), True),
             DestinationDeclaration("partner-crm", DestinationKind.THIRD_PARTY, ("locale",), False),
         ),
     ),
@@ -84,18 +82,14 @@ def test_scopes_given_as_one_string_are_split_on_commas_and_spaces(scopes):
 
 
 def test_destination_signals_given_as_one_string_are_split():
-    raw = raw_declaration(
-        destinations=[{"name": "reco-ranker", "kind": "ranking", "signals": "locale, region"}]
-    )
+    raw = raw_declaration(destinations=[{"name": "reco-ranker", "kind": "ranking", "signals": "locale, region"}])
     assert parse_declaration(raw).destinations[0].signals == ("locale", "region")
 
 
 @pytest.mark.parametrize("value", ["yes", "true", "on", "1", True])
 def test_controls_before_accepts_form_truthy_values(value):
     raw = raw_declaration(
-        destinations=[
-            {"name": "reco-ranker", "kind": "ranking", "signals": ["locale"], "controls_before": value}
-        ]
+        destinations=[{"name": "reco-ranker", "kind": "ranking", "signals": ["locale"], "controls_before": value}]
     )
     assert parse_declaration(raw).destinations[0].controls_before is True
 
@@ -111,12 +105,8 @@ def test_retention_that_is_not_a_number_is_refused_at_its_path():
 
 
 def test_signal_retention_that_is_not_a_number_is_refused_at_its_path():
-    raw = raw_declaration(
-        signals=[{"signal": "locale", "justification": "Language.", "retention_days": "abc"}]
-    )
-    assert errors_of(raw) == {
-        "signals.0.retention_days": ["Enter the retention period as a whole number of days."]
-    }
+    raw = raw_declaration(signals=[{"signal": "locale", "justification": "Language.", "retention_days": "abc"}])
+    assert errors_of(raw) == {"signals.0.retention_days": ["Enter the retention period as a whole number of days."]}
 
 
 @pytest.mark.parametrize("days", [0, "-5"])
@@ -128,9 +118,7 @@ def test_retention_below_one_day_is_refused(days):
 
 @pytest.mark.parametrize("tier", [7, -1, "high", None])
 def test_tier_outside_zero_to_three_is_refused(tier):
-    assert errors_of(raw_declaration(requested_tier=tier)) == {
-        "requested_tier": ["Choose a tier from 0 to 3."]
-    }
+    assert errors_of(raw_declaration(requested_tier=tier)) == {"requested_tier": ["Choose a tier from 0 to 3."]}
 
 
 def test_unknown_consent_basis_is_refused_with_the_allowed_values():
@@ -145,16 +133,12 @@ def test_unknown_signal_origin_is_refused_at_its_path():
 
 
 def test_unknown_access_mode_is_refused_at_its_path():
-    raw = raw_declaration(
-        identities=[{"identity": "reco-reader", "scopes": ["profile:read"], "access": "admin"}]
-    )
+    raw = raw_declaration(identities=[{"identity": "reco-reader", "scopes": ["profile:read"], "access": "admin"}])
     assert list(errors_of(raw)) == ["identities.0.access"]
 
 
 @pytest.mark.parametrize("key", ["signals", "identities", "destinations"])
-@pytest.mark.parametrize(
-    "rows", ["locale", {"signal": "locale"}, ["locale"]], ids=["string", "object", "strings"]
-)
+@pytest.mark.parametrize("rows", ["locale", {"signal": "locale"}, ["locale"]], ids=["string", "object", "strings"])
 def test_rows_that_are_not_a_list_of_entries_are_refused(key, rows):
     assert errors_of(raw_declaration(**{key: rows})) == {key: ["Give a list of entries."]}
 

@@ -1,15 +1,30 @@
-"""The demo data: one command gives a registry a newcomer can click through."""
+"""The demo data: one command gives a registry a newcomer can click through, reached through the real
+workflow (owners submit, reviewers outside the team decide, tier 3 takes two of them)."""
 
 from io import StringIO
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 
 from features.choices import FeatureStatus, IdentityKind, IdentityStatus, RegistrationStatus, Tier
-from features.demo import LOGINS, DemoNotLoaded, load_demo
-from features.models import Feature, Registration, ServiceIdentity, Signal
+from features.demo import FEATURES, LOGINS
+from features.models import (
+    Decision,
+    Feature,
+    Finding,
+    FindingStatus,
+    Outcome,
+    Registration,
+    ServiceIdentity,
+    Signal,
+)
 from features.selectors import latest_registration
 from governance.accounts.models import Role, User
+from governance.audit.chain import verify
+from governance.audit.models import AuditEvent
+from governance.demo.loader import DemoNotLoaded, load_demo
+from governance.policy.severity import Severity
 from tests.factories import SignalFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,9 +35,21 @@ def demo(db):
     return load_demo()
 
 
+def open_critical(registration: Registration):
+    return registration.findings.filter(status=FindingStatus.OPEN, severity=Severity.CRITICAL)
+
+
+def audit_actions(registration: Registration) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(object_type="features.registration", object_id=str(registration.pk)).values_list(
+            "action", flat=True
+        )
+    )
+
+
 def test_loading_into_an_empty_database_reports_it_loaded(demo):
     assert demo.loaded
-    assert demo.counts["features"] == Feature.objects.count() > 0
+    assert demo.counts["features"] == Feature.objects.count() == len(FEATURES)
 
 
 def test_every_role_gets_a_login_with_its_development_password(demo):
@@ -68,33 +95,118 @@ def test_features_cover_every_status_and_every_tier(demo):
     assert tiers == set(Tier.values)
 
 
-def test_a_feature_has_an_approved_version_and_a_newer_one_in_review(demo):
+def test_a_tier_2_request_in_review_can_be_approved_against_its_approved_version(demo):
     feature = Feature.objects.get(key="product-recommendations")
     assert feature.status == FeatureStatus.IN_REVIEW
+    assert feature.team.slug == "recommendations"
     assert list(feature.versions.order_by("version").values_list("status", flat=True)) == [
         RegistrationStatus.APPROVED,
         RegistrationStatus.SUBMITTED,
     ]
     assert feature.approved_registration.version == 1
+    in_review = latest_registration(feature)
+    assert in_review.requested_tier == Tier.ENRICHED
+    assert in_review.submitted_by.username == "owner"
+    assert not open_critical(in_review).exists()
+    assert in_review.findings.filter(status=FindingStatus.OPEN, severity=Severity.WARNING).exists()
+    assert not in_review.decisions.exists()
 
 
-def test_approved_features_point_at_their_approved_version(demo):
-    for feature in Feature.objects.filter(status=FeatureStatus.APPROVED):
-        assert feature.approved_registration.status == RegistrationStatus.APPROVED
-    assert (
-        not Registration.objects.filter(feature__status=FeatureStatus.DRAFT)
-        .exclude(status=RegistrationStatus.DRAFT)
-        .exists()
-    )
+def test_a_request_in_review_carries_an_open_critical_finding(demo):
+    blocked = [
+        registration
+        for registration in Registration.objects.filter(status=RegistrationStatus.SUBMITTED)
+        if open_critical(registration).exists()
+    ]
+    assert [registration.feature.key for registration in blocked] == ["personal-search-ranking"]
+    assert set(open_critical(blocked[0]).values_list("rule_id", flat=True)) == {"orphaned-identity"}
+
+
+def test_a_tier_3_request_waits_for_its_second_approval(demo):
+    registration = latest_registration(Feature.objects.get(key="instalment-offers"))
+    assert registration.status == RegistrationStatus.SUBMITTED
+    assert registration.requested_tier == Tier.HIGH_TRUST
+    approvals = registration.decisions.filter(outcome=Outcome.APPROVE)
+    assert [decision.reviewer.username for decision in approvals] == ["reviewer"]
+
+
+def test_the_approved_tier_3_feature_has_two_approvers_and_an_accepted_finding(demo):
+    feature = Feature.objects.get(key="nearby-store-picks")
+    approved = feature.approved_registration
+    assert feature.status == FeatureStatus.APPROVED
+    assert approved.version == 2 and approved.approved_tier == Tier.HIGH_TRUST
+    approvers = set(approved.decisions.filter(outcome=Outcome.APPROVE).values_list("reviewer__username", flat=True))
+    assert approvers == {"reviewer", "reviewer2"}
+    accepted = approved.findings.get(severity=Severity.CRITICAL)
+    assert accepted.status == FindingStatus.ACCEPTED
+    assert accepted.accepted_reason and accepted.accepted_by.username == "reviewer"
+    assert accepted.accepted_until > approved.approved_at.date()
+    sent_back = feature.versions.get(version=1)
+    assert sent_back.status == RegistrationStatus.CHANGES_REQUESTED
+    assert sent_back.decisions.get().outcome == Outcome.REQUEST_CHANGES
+
+
+def test_approved_versions_have_no_open_critical_finding(demo):
+    approved = Registration.objects.filter(status=RegistrationStatus.APPROVED)
+    assert approved.count() >= 5
+    for registration in approved:
+        assert not open_critical(registration).exists(), registration
+
+
+def test_decisions_were_taken_by_reviewers_outside_the_owning_team(demo):
+    decisions = Decision.objects.select_related("registration__feature", "reviewer")
+    assert {decision.outcome for decision in decisions} == set(Outcome.values)
+    for decision in decisions:
+        reviewer, registration = decision.reviewer, decision.registration
+        assert reviewer.role == Role.REVIEWER, decision
+        assert not reviewer.teams.filter(pk=registration.feature.team_id).exists(), decision
+        assert reviewer != registration.submitted_by, decision
+        if decision.outcome != Outcome.APPROVE:
+            assert decision.comment, decision
+
+
+def test_tier_0_is_approved_on_submission_without_a_reviewer(demo):
+    registration = Feature.objects.get(key="popular-this-week").approved_registration
+    assert registration.approved_tier == Tier.NONE
+    assert not registration.decisions.exists()
+    assert audit_actions(registration)[-2:] == ["registration.submitted", "registration.approved"]
+
+
+def test_every_state_was_reached_with_an_audit_event(demo):
+    outcome_events = {
+        RegistrationStatus.APPROVED: "registration.approved",
+        RegistrationStatus.CHANGES_REQUESTED: "registration.changes_requested",
+        RegistrationStatus.REJECTED: "registration.rejected",
+    }
+    for registration in Registration.objects.exclude(status=RegistrationStatus.DRAFT):
+        actions = audit_actions(registration)
+        assert actions.count("registration.submitted") == 1, registration
+        assert actions.count("registration.decided") == registration.decisions.count(), registration
+        if registration.status in outcome_events:
+            assert outcome_events[registration.status] in actions, registration
+    for feature in Feature.objects.filter(status=FeatureStatus.RETIRED):
+        assert AuditEvent.objects.filter(
+            action="feature.retired", object_type="features.feature", object_id=str(feature.pk)
+        ).exists()
+    for finding in Finding.objects.filter(status=FindingStatus.ACCEPTED):
+        assert AuditEvent.objects.filter(action="finding.accepted", object_id=str(finding.pk)).exists()
+    assert verify().ok
 
 
 def test_a_second_load_changes_nothing(demo):
-    before = {
-        model: model.objects.count() for model in (User, Signal, ServiceIdentity, Feature, Registration)
-    }
+    models = (User, Signal, ServiceIdentity, Feature, Registration, Decision, Finding, AuditEvent)
+    before = {model: model.objects.count() for model in models}
     again = load_demo()
     assert not again.loaded
     assert {model: model.objects.count() for model in before} == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_loading_sends_no_email_to_the_fictitious_people():
+    """The workflow queues its notifications on commit; the demo's commit sends none of them."""
+    load_demo()
+    assert Decision.objects.exists()
+    assert mail.outbox == []
 
 
 def test_a_database_with_clashing_data_is_refused_untouched(db):
@@ -129,3 +241,15 @@ def test_every_demo_feature_page_renders_for_the_auditor(demo, client):
             assert client.get(url).status_code == 200, url
     diff = client.get("/features/product-recommendations/diff/?from=1&to=2")
     assert b"cart_contents" in diff.content
+    accepted = client.get("/features/nearby-store-picks/").content.decode()
+    assert "secret-outside-manager" in accepted and "by Rita Svensson: The feature-store credential" in accepted
+
+
+def test_every_version_in_review_opens_for_the_reviewer(demo, client):
+    client.force_login(User.objects.get(username="reviewer"))
+    queue = client.get("/reviews/")
+    assert queue.status_code == 200
+    for registration in Registration.objects.filter(status=RegistrationStatus.SUBMITTED):
+        url = f"/reviews/{registration.feature.key}/v{registration.version}/"
+        assert url.encode() in queue.content, url
+        assert client.get(url).status_code == 200, url

@@ -76,9 +76,7 @@ def test_signal_becoming_inferred_is_listed():
 def test_changed_signal_justification_is_listed():
     (locale,) = BEFORE.signals
     after = replace(BEFORE, signals=(replace(locale, justification="To translate."),))
-    assert declaration_diff(BEFORE, after).signals == [
-        RowChange("locale", "changed", ("why: To translate.",))
-    ]
+    assert declaration_diff(BEFORE, after).signals == [RowChange("locale", "changed", ("why: To translate.",))]
 
 
 def test_reordered_signals_are_not_a_change():
@@ -90,15 +88,11 @@ def test_reordered_signals_are_not_a_change():
 def test_added_identity_scope_is_listed():
     (reader,) = BEFORE.identities
     after = replace(BEFORE, identities=(replace(reader, scopes=("profile:read", "orders:read")),))
-    assert declaration_diff(BEFORE, after).identities == [
-        RowChange("reco-reader", "changed", ("+ scope orders:read",))
-    ]
+    assert declaration_diff(BEFORE, after).identities == [RowChange("reco-reader", "changed", ("+ scope orders:read",))]
 
 
 def test_removed_identity_scope_is_listed():
-    before = replace(
-        BEFORE, identities=(IdentityDeclaration("reco-reader", ("profile:read", "orders:read")),)
-    )
+    before = replace(BEFORE, identities=(IdentityDeclaration("reco-reader", ("profile:read", "orders:read")),))
     assert declaration_diff(before, BEFORE).identities == [
         RowChange("reco-reader", "changed", ("− scope orders:read",))
     ]
@@ -107,9 +101,7 @@ def test_removed_identity_scope_is_listed():
 def test_identity_gaining_write_access_is_listed():
     (reader,) = BEFORE.identities
     after = replace(BEFORE, identities=(replace(reader, access="write"),))
-    assert declaration_diff(BEFORE, after).identities == [
-        RowChange("reco-reader", "changed", ("write access",))
-    ]
+    assert declaration_diff(BEFORE, after).identities == [RowChange("reco-reader", "changed", ("write access",))]
 
 
 def test_added_destination_signal_is_listed():
@@ -126,9 +118,7 @@ def test_removed_destination_signal_is_listed():
         BEFORE,
         signals=(*BEFORE.signals, HISTORY),
         destinations=(
-            DestinationDeclaration(
-                "reco-ranker", DestinationKind.RANKING, ("locale", "purchase_history"), True
-            ),
+            DestinationDeclaration("reco-ranker", DestinationKind.RANKING, ("locale", "purchase_history"), True),
         ),
     )
     after = replace(before, destinations=BEFORE.destinations)

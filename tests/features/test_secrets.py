@@ -132,9 +132,7 @@ def _with_secret(path: str, secret: str):
         "identities.0.scopes": lambda: replace(
             declaration, identities=(replace(identity, scopes=("profile:read", secret)),)
         ),
-        "destinations.0.name": lambda: replace(
-            declaration, destinations=(replace(destination, name=secret),)
-        ),
+        "destinations.0.name": lambda: replace(declaration, destinations=(replace(destination, name=secret),)),
     }
     return placements[path]()
 
@@ -193,9 +191,7 @@ def test_secret_typed_as_a_signal_key_is_refused_without_echo():
 
 
 def test_secret_typed_as_an_identity_is_refused_without_echo():
-    declaration = complete_declaration(
-        identities=(IdentityDeclaration(AWS_ACCESS_KEY_ID, ("profile:read",)),)
-    )
+    declaration = complete_declaration(identities=(IdentityDeclaration(AWS_ACCESS_KEY_ID, ("profile:read",)),))
     refused = _refusal(declaration)
     assert list(refused.errors) == ["identities.0.identity"]
     assert AWS_ACCESS_KEY_ID not in str(refused)
@@ -203,9 +199,7 @@ def test_secret_typed_as_an_identity_is_refused_without_echo():
 
 def test_secret_among_destination_signals_is_refused_without_echo():
     declaration = complete_declaration(
-        destinations=(
-            DestinationDeclaration("reco-ranker", DestinationKind.RANKING, ("locale", SLACK_TOKEN)),
-        )
+        destinations=(DestinationDeclaration("reco-ranker", DestinationKind.RANKING, ("locale", SLACK_TOKEN)),)
     )
     refused = _refusal(declaration)
     assert list(refused.errors) == ["destinations.0.signals"]

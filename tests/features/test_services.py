@@ -46,18 +46,14 @@ def changed(declaration):
         consent_basis="consent",
         signals=(*declaration.signals, HISTORY),
         destinations=(
-            DestinationDeclaration(
-                "reco-ranker", DestinationKind.RANKING, ("locale", "purchase_history"), True
-            ),
+            DestinationDeclaration("reco-ranker", DestinationKind.RANKING, ("locale", "purchase_history"), True),
         ),
     )
 
 
 @pytest.fixture
 def feature(owner, team, declaration):
-    return feature_create(
-        actor=owner, key="reco-locale", name="Reco locale", team=team, declaration=declaration
-    )
+    return feature_create(actor=owner, key="reco-locale", name="Reco locale", team=team, declaration=declaration)
 
 
 @pytest.fixture

@@ -130,9 +130,7 @@ def test_explanation_problem_is_reported_in_a_draft_too():
 
 
 def test_narrative_fields_may_be_blank_in_a_draft():
-    draft = complete_declaration(
-        explanation="", purpose="", consent_basis="", retention_days=None, opt_out=""
-    )
+    draft = complete_declaration(explanation="", purpose="", consent_basis="", retention_days=None, opt_out="")
     validate_declaration(draft, catalogue=CATALOGUE, complete=False)
 
 
@@ -178,9 +176,7 @@ def test_signal_declared_twice_is_refused():
 
 def test_signal_without_retention_is_refused():
     errors = errors_of(
-        complete_declaration(
-            signals=(SignalDeclaration("locale", "collected", "To pick the language.", None),)
-        )
+        complete_declaration(signals=(SignalDeclaration("locale", "collected", "To pick the language.", None),))
     )
     assert errors == {"signals.0.retention_days": ["Say how many days this signal is kept."]}
 
@@ -221,12 +217,8 @@ def test_identity_without_scopes_is_refused():
 
 @pytest.mark.parametrize("scope", ["orders read", "orders;read", "profile:read!", "scope=all"])
 def test_identity_with_a_malformed_scope_is_refused(scope):
-    errors = errors_of(
-        complete_declaration(identities=(IdentityDeclaration("reco-reader", ("profile:read", scope)),))
-    )
-    assert errors == {
-        "identities.0.scopes": [f"Scopes are single words such as orders:read; check {scope!r}."]
-    }
+    errors = errors_of(complete_declaration(identities=(IdentityDeclaration("reco-reader", ("profile:read", scope)),)))
+    assert errors == {"identities.0.scopes": [f"Scopes are single words such as orders:read; check {scope!r}."]}
 
 
 @pytest.mark.parametrize(
@@ -251,13 +243,9 @@ def test_destination_without_a_name_is_refused():
 @pytest.mark.parametrize("name", ["Reco Ranker", "reco ranker", "-ranker", "ranker!"])
 def test_destination_with_a_name_that_is_not_an_identifier_is_refused(name):
     errors = errors_of(
-        complete_declaration(
-            destinations=(DestinationDeclaration(name, DestinationKind.RANKING, ("locale",)),)
-        )
+        complete_declaration(destinations=(DestinationDeclaration(name, DestinationKind.RANKING, ("locale",)),))
     )
-    assert errors == {
-        "destinations.0.name": ["Use the system's identifier: lower-case letters, digits, . _ -"]
-    }
+    assert errors == {"destinations.0.name": ["Use the system's identifier: lower-case letters, digits, . _ -"]}
 
 
 def test_destination_declared_twice_is_refused():
@@ -267,17 +255,13 @@ def test_destination_declared_twice_is_refused():
 
 
 def test_destination_without_a_kind_is_refused():
-    errors = errors_of(
-        complete_declaration(destinations=(DestinationDeclaration("reco-ranker", "", ("locale",)),))
-    )
+    errors = errors_of(complete_declaration(destinations=(DestinationDeclaration("reco-ranker", "", ("locale",)),)))
     assert errors == {"destinations.0.kind": ["Choose what kind of system this is."]}
 
 
 def test_destination_without_signals_is_refused():
     errors = errors_of(
-        complete_declaration(
-            destinations=(DestinationDeclaration("reco-ranker", DestinationKind.RANKING, ()),)
-        )
+        complete_declaration(destinations=(DestinationDeclaration("reco-ranker", DestinationKind.RANKING, ()),))
     )
     assert errors == {"destinations.0.signals": ["Choose the signals that flow to this destination."]}
 

@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from features.demo import TEAMS, DemoNotLoaded, DemoSummary, load_demo
+from features.demo import TEAMS
+from governance.demo.loader import DemoNotLoaded, DemoSummary, load_demo
 
 
 class Command(BaseCommand):
@@ -31,6 +32,5 @@ class Command(BaseCommand):
         for login in summary.logins:
             teams = f" · {', '.join(TEAMS[slug] for slug in login.teams)}" if login.teams else ""
             self.stdout.write(
-                f"  {login.username:<{width}}  {login.password:<20}  "
-                f"{login.full_name}, {login.role.label}{teams}"
+                f"  {login.username:<{width}}  {login.password:<20}  {login.full_name}, {login.role.label}{teams}"
             )
