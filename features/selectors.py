@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from features.access import visible_features
 from features.choices import FeatureStatus, RegistrationStatus
@@ -22,6 +22,7 @@ from features.models import (
 )
 from features.validation import Catalogue
 from governance.policy.context import IdentityFacts, PolicyContext, SignalFacts
+from governance.policy.severity import Severity
 
 
 def catalogue() -> Catalogue:
@@ -133,3 +134,42 @@ def _identity_uses(*, exclude_feature: str | None) -> Mapping[str, Mapping[str, 
     for identity, feature_key, purpose in rows.order_by("identity__name", "registration__feature__key"):
         uses.setdefault(identity, {})[feature_key] = purpose
     return MappingProxyType({name: MappingProxyType(by_feature) for name, by_feature in uses.items()})
+
+
+# --- reads for the API ---------------------------------------------------------------------------------
+
+
+def features_visible_to(user, *, team_ids: Iterable[int] | None = None) -> QuerySet[Feature]:
+    """The features `user` may see; with `team_ids` (a team-limited API token) only those teams' ones."""
+    features = visible_features(user)
+    return features if team_ids is None else features.filter(team__in=team_ids)
+
+
+def findings_visible_to(user, *, team_ids: Iterable[int] | None = None) -> QuerySet[Finding]:
+    """Findings about the features `user` may see; findings about unregistered keys (drift's shadow
+    features) only for those who read every team, and not through a team-limited token."""
+    about = Q(feature__in=features_visible_to(user, team_ids=team_ids))
+    if user.sees_every_team and team_ids is None:
+        about |= Q(feature__isnull=True)
+    return Finding.objects.filter(about)
+
+
+SEVERITY_ORDER = Case(
+    When(severity=Severity.CRITICAL, then=Value(0)),
+    When(severity=Severity.WARNING, then=Value(1)),
+    default=Value(2),
+)
+
+
+def registration_findings(registration: Registration) -> QuerySet[Finding]:
+    """The findings stored about one version: open ones first, then the worst first."""
+    return (
+        Finding.objects.filter(registration=registration)
+        .select_related("registration", "accepted_by")
+        .order_by("status", SEVERITY_ORDER, "rule_id", "path", "pk")
+    )
+
+
+def feature_versions(feature: Feature) -> QuerySet[Registration]:
+    """A feature's versions, each with the people who made and submitted it."""
+    return feature.versions.select_related("created_by", "submitted_by", "based_on")

@@ -53,12 +53,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "django_htmx",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "governance.accounts",
     "governance.audit",
     "features",
     "governance.policy",
     "governance.reviews",
     "governance.drift",
+    "governance.evidence",
     "governance.demo",
 ]
 
@@ -111,6 +114,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 # Evidence packs: built packs live here; the Ed25519 key signing their manifests (PKCS8 PEM) is created on
 # first use with 0600 permissions unless a key file is given.
+EVIDENCE_DIR = DATA_DIR / "evidence"
+EVIDENCE_SIGNING_KEY_FILE = os.environ.get("EVIDENCE_SIGNING_KEY_FILE", str(DATA_DIR / "evidence-signing-key.pem"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -181,9 +186,16 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis: a message taken by a worker that dies before acknowledging it goes back on the queue after
+# this many seconds, for another (or the restarted) worker. It must exceed any task's run time, countdown
+# and retry delay, or Redis hands the same message to a second worker while the first still holds it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("GOVERNANCE_CELERY_VISIBILITY_TIMEOUT", 3600)}
+# Seconds between the retries of a task that failed on a passing database error (governance/drift/tasks.py).
+TASK_RETRY_DELAY_SECONDS = env_int("GOVERNANCE_TASK_RETRY_DELAY", 10)
 CELERY_BEAT_SCHEDULE = {
     "sweep-reviews-daily": {"task": "governance.reviews.tasks.sweep_reviews", "schedule": 24 * 3600},
     "sweep-drift-hourly": {"task": "governance.drift.tasks.sweep_drift", "schedule": 3600},
+    "expire-ingest-batches-daily": {"task": "governance.drift.tasks.expire_ingest_batches", "schedule": 24 * 3600},
 }
 
 MAILERS = {
@@ -195,8 +207,30 @@ MAILERS = {
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "governance@localhost")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "governance.accounts.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "governance.api.pagination.StablePagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "governance.api.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Personalisation governance API",
+    "DESCRIPTION": "Everything the browser does, for machines: registrations, reviews, drift, evidence.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # Registration rules: limits are settings, not literals in the code.

@@ -12,6 +12,8 @@ urlpatterns = [
     path("audit/", include("governance.audit.urls")),
     path("tokens/", include("governance.accounts.urls")),
     path("drift/", include("governance.drift.urls")),
+    path("evidence/", include("governance.evidence.urls")),
     path("", include("governance.drift.urls_api")),
+    path("api/v1/", include(("governance.api.urls", "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -7,6 +7,8 @@ import pytest
 from features.models import Finding, ServiceIdentity
 from features.services import feature_create, registration_submit
 from governance.accounts.tokens import token_issue
+from governance.evidence.pack import PackScope
+from governance.evidence.services import evidence_request
 from tests.factories import catalogue_for, complete_declaration
 from tests.permissions import Visit, expect, routes_missing_from
 
@@ -82,20 +84,29 @@ VISITS = [
     Visit(
         "tokens/<int:pk>/revoke/",
         "post",
-        "/tokens/{token}/revoke/",
+        "/tokens/{api_token}/revoke/",
         expect(403, owner=302, other_owner=404, administrator=302, anonymous=LOGIN),
     ),
-    Visit("tokens/<int:pk>/revoke/", "get", "/tokens/{token}/revoke/", expect(405, anonymous=LOGIN)),
+    Visit("tokens/<int:pk>/revoke/", "get", "/tokens/{api_token}/revoke/", expect(405, anonymous=LOGIN)),
     Visit("drift/", "get", "/drift/", REVIEW_READ),
     Visit("drift/", "post", "/drift/", expect(405, anonymous=LOGIN)),
     Visit("drift/features/<slug:key>/", "get", f"/drift/features/{FEATURE}/", READ),
     Visit("drift/features/<slug:key>/", "post", f"/drift/features/{FEATURE}/", expect(405, anonymous=LOGIN)),
+    Visit("evidence/", "get", "/evidence/", REVIEW_READ),
+    Visit("evidence/", "post", "/evidence/", expect(302, owner=403, other_owner=403), data={"scope": "registry"}),
+    Visit("evidence/<int:pk>/status/", "get", "/evidence/{evidence_pack}/status/", REVIEW_READ),
+    Visit("evidence/<int:pk>/download/", "get", "/evidence/{evidence_pack}/download/", REVIEW_READ),
+    Visit("evidence/<int:pk>/download/", "post", "/evidence/{evidence_pack}/download/", expect(405, anonymous=LOGIN)),
+    Visit("evidence/public-key.pem", "get", "/evidence/public-key.pem", expect(200, anonymous=LOGIN)),
     # Machine endpoints authenticate by bearer token only: a browser session is not one.
     Visit("api/v1/observations", "post", "/api/v1/observations", expect(401)),
     Visit("api/v1/observations", "get", "/api/v1/observations", expect(405)),
     Visit("v1/traces", "post", "/v1/traces", expect(401)),
     Visit("v1/traces", "get", "/v1/traces", expect(405)),
 ]
+
+
+URL_OBJECTS = ("finding", "api_token", "evidence_pack")
 
 
 @pytest.fixture
@@ -135,16 +146,30 @@ def api_token(owner, team):
     ).token
 
 
+@pytest.fixture
+def evidence_pack(settings, tmp_path, auditor, feature, django_capture_on_commit_callbacks):
+    settings.EVIDENCE_DIR = tmp_path / "evidence"
+    settings.EVIDENCE_SIGNING_KEY_FILE = str(tmp_path / "evidence-signing-key.pem")
+    with django_capture_on_commit_callbacks(execute=True):
+        pack = evidence_request(actor=auditor, scope=PackScope(kind="registry"), as_of=None)
+    pack.refresh_from_db()
+    return pack
+
+
 def test_every_route_is_in_the_permission_table():
     assert routes_missing_from(VISITS) == set()
 
 
 @pytest.mark.parametrize("visit", VISITS, ids=lambda v: f"{v.method.upper()} {v.url}")
 @pytest.mark.parametrize("role", ["owner", "other_owner", "reviewer", "auditor", "administrator", "anonymous"])
-def test_role_gets_expected_status(client, people, feature, finding, api_token, visit, role):
+def test_role_gets_expected_status(request, client, people, feature, visit, role):
     if people[role] is not None:
         client.force_login(people[role])
-    url = visit.url.format(finding=finding.pk, token=api_token.pk)
+    # Build only the objects this URL needs (an evidence pack or a finding costs real work).
+    needed = {name: request.getfixturevalue(name).pk for name in URL_OBJECTS if f"{{{name}}}" in visit.url}
+    if IN_REVIEW in visit.url:
+        request.getfixturevalue("finding")  # the version in review comes with it
+    url = visit.url.format(**needed)
     response = getattr(client, visit.method)(url, data=visit.data or {})
     expected = visit.expected[role]
     assert response.status_code == expected, f"{role} {visit.method.upper()} {visit.url}"

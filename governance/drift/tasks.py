@@ -1,22 +1,56 @@
-"""Drift work in the background: thin wrappers around `governance.drift.evaluate`. All idempotent."""
+"""Drift work in the background: thin wrappers around `governance.drift.evaluate` and `.maintenance`.
+
+Every task is idempotent, because a message may run again: workers acknowledge a message only when its
+task has finished (acks_late), so a worker killed mid-task leaves the message to be delivered again, to a
+restarted or another worker, after the broker's visibility timeout (settings, Celery section).
+
+A task that fails on a passing database error (the database restarting, a lock timeout) is retried
+`MAX_RETRIES` times, `settings.TASK_RETRY_DELAY_SECONDS` apart, then given up: a message that fails every
+time runs at most MAX_RETRIES + 1 times. Any other error is a bug and is not retried. Giving up loses
+nothing: pending drift stays pending (the next evaluation takes it) and the periodic sweeps cover the rest.
+"""
 
 from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
 
 from governance.drift.evaluate import evaluate_drift
+from governance.drift.maintenance import ingest_batches_expire
 from governance.drift.scheduling import claim_pending
 
+MAX_RETRIES = 3
+RELIABLE = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "max_retries": MAX_RETRIES,
+    "default_retry_delay": settings.TASK_RETRY_DELAY_SECONDS,
+}
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, max_retries=3, default_retry_delay=10)
+
+@shared_task(**RELIABLE)
 def evaluate_pending_drift() -> int:
-    """Evaluate every feature with new observations since the last run; returns how many."""
-    keys = claim_pending()
-    if keys:
-        evaluate_drift(keys)
+    """Evaluate every feature with new observations since the last run; returns how many.
+
+    The keys are claimed in the same transaction as the evaluation's writes: if the evaluation fails or
+    its worker dies, the claim is rolled back with it and the keys are pending again for the retry or
+    the redelivered message. (Ingestion marking a key being evaluated waits for that commit.)
+    """
+    with transaction.atomic():
+        keys = claim_pending()
+        if keys:
+            evaluate_drift(keys)
     return len(keys)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(**RELIABLE)
 def sweep_drift() -> dict:
     """Periodic: evaluate every feature and every observed key (resolves stale paths, unused signals)."""
     result = evaluate_drift(None)
     return result.as_dict()
+
+
+@shared_task(**RELIABLE)
+def expire_ingest_batches() -> int:
+    """Periodic (daily): forget idempotency keys past their retention; returns how many."""
+    return ingest_batches_expire()
