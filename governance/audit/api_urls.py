@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""/api/v1/ routes of the audit app."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from governance.audit import api
+
+urlpatterns = [
+    path("audit/verification", api.VerificationApi.as_view(), name="audit-verification"),
+]

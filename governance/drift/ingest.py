@@ -2,12 +2,12 @@
 
 Where it stands (`manage.py benchmark_ingest`, PostgreSQL 15, 2 cores shared with other jobs; 200,000
 Zipf-skewed events over 3,000 edges in 1,000-event batches, ~430 paths and ~510 edge-days a batch;
-gunicorn 2 sync workers, 4 clients): ~40,000–60,000 events/s against ~160,000–260,000 for the COPY-only
-reference, 0.23× (the issue's target, 0.5×, is not met). Per batch the real endpoint burns ~19 ms of CPU
-(gunicorn worker ~12, PostgreSQL ~7), the reference ~4.5; before this rework ~27 ms (17 + 10). Of the
-~19 ms: ~6 are PostgreSQL's ~930 row upserts (~6 µs each, spread across the executor: no one hot spot),
-~2.5 validation, ~1.7 the write's Python side, and ~5 lie outside this module (the token look-up ~1.8,
-orjson ~0.7, Django, gunicorn, the drift-scheduling flag in Redis).
+gunicorn 2 sync workers, 4 clients): 55,000–86,000 events/s against 227,000–380,000 for the COPY-only
+reference, 0.23–0.28× (before this rework 0.19×; the issue's target, 0.5×, is not met). Per batch the
+real endpoint burns 17–20 ms of CPU (gunicorn worker 10–12, PostgreSQL 7), the reference ~4.7; before,
+25–28 ms (15–16 + 9–11). Of those ~19 ms: ~6 are PostgreSQL's ~930 row upserts (~6 µs each, spread
+across the executor: no one hot spot), ~2.5 validation, ~1.5 the write's Python side, and ~5 lie outside
+this module (the token look-up ~1.8, orjson ~0.7, Django, gunicorn, the drift-scheduling flag in Redis).
 
 Telemetry shippers send batches of thousands of events a second. On our 2-core machines a DRF
 serializer validates ~44,000 events/s and `bulk_create` writes ~42,000 rows/s, while a bare endpoint
