@@ -24,6 +24,18 @@ from features.choices import (
 )
 from features.secrets import secret_kind, secret_refusal
 
+# Limits every way in enforces (form, API, files): the database's column sizes where it has one (a test holds
+# them equal to the models'), else generous bounds on what is a page of text.
+TEXT_MAX = 5000
+SIGNAL_KEY_MAX = 80
+IDENTITY_NAME_MAX = 120
+DESTINATION_NAME_MAX = 120
+CONSENT_MECHANISM_MAX = 300
+SCOPE_MAX = 200
+ROWS_MAX = 100
+SCOPES_MAX = 50
+DAYS_MAX = 2_147_483_647  # what an integer column holds on every database
+
 NARRATIVE_FIELDS = (
     "explanation",
     "purpose",
@@ -115,14 +127,18 @@ def split_scopes(value: Any) -> tuple[str, ...]:
     return tuple(str(item).strip() for item in items if str(item).strip())
 
 
-def _text(raw: Mapping[str, Any], key: str, path: str, errors: ErrorCollector) -> str:
+def _text(raw: Mapping[str, Any], key: str, path: str, errors: ErrorCollector, max_length: int = TEXT_MAX) -> str:
     value = raw.get(key, "")
     if value is None:
         return ""
     if not isinstance(value, str):
         errors.add(path, "Enter text.")
         return ""
-    return value.strip()
+    value = value.strip()
+    if len(value) > max_length:
+        errors.add(path, f"Keep this to {max_length:,} characters (it has {len(value):,}).")
+        return value[:max_length]
+    return value
 
 
 def _choice(raw: Mapping[str, Any], key: str, path: str, choices, errors: ErrorCollector, default: str) -> str:
@@ -152,6 +168,9 @@ def _days(raw: Mapping[str, Any], key: str, path: str, errors: ErrorCollector) -
     if days <= 0:
         errors.add(path, "The retention period must be at least one day.")
         return None
+    if days > DAYS_MAX:
+        errors.add(path, f"The retention period can be at most {DAYS_MAX:,} days.")
+        return None
     return days
 
 
@@ -172,6 +191,9 @@ def _rows(raw: Mapping[str, Any], key: str, errors: ErrorCollector) -> list[Mapp
     if not isinstance(rows, list) or not all(isinstance(row, Mapping) for row in rows):
         errors.add(key, "Give a list of entries.")
         return []
+    if len(rows) > ROWS_MAX:
+        errors.add(key, f"Declare at most {ROWS_MAX} entries here.")
+        return []
     return rows
 
 
@@ -191,7 +213,7 @@ def parse_declaration(raw: Mapping[str, Any]) -> Declaration:
         path = f"signals.{index}"
         signals.append(
             SignalDeclaration(
-                signal=_text(row, "signal", f"{path}.signal", errors),
+                signal=_text(row, "signal", f"{path}.signal", errors, SIGNAL_KEY_MAX),
                 origin=_choice(row, "origin", f"{path}.origin", SignalOrigin, errors, SignalOrigin.COLLECTED),
                 justification=_text(row, "justification", f"{path}.justification", errors),
                 retention_days=_days(row, "retention_days", f"{path}.retention_days", errors),
@@ -204,10 +226,14 @@ def parse_declaration(raw: Mapping[str, Any]) -> Declaration:
         if scopes is not None and not isinstance(scopes, str | list | tuple):
             errors.add(f"{path}.scopes", "Give the scopes as a list of strings.")
             scopes = None
+        scopes = split_scopes(scopes)
+        if len(scopes) > SCOPES_MAX or any(len(scope) > SCOPE_MAX for scope in scopes):
+            errors.add(f"{path}.scopes", f"List at most {SCOPES_MAX} scopes of at most {SCOPE_MAX} characters.")
+            scopes = ()
         identities.append(
             IdentityDeclaration(
-                identity=_text(row, "identity", f"{path}.identity", errors),
-                scopes=split_scopes(scopes),
+                identity=_text(row, "identity", f"{path}.identity", errors, IDENTITY_NAME_MAX),
+                scopes=scopes,
                 access=_choice(row, "access", f"{path}.access", AccessMode, errors, AccessMode.READ),
             )
         )
@@ -217,9 +243,12 @@ def parse_declaration(raw: Mapping[str, Any]) -> Declaration:
         flowing = row.get("signals") or []
         if isinstance(flowing, str):
             flowing = split_scopes(flowing)
+        if not isinstance(flowing, list | tuple) or len(flowing) > ROWS_MAX:
+            errors.add(f"{path}.signals", f"List at most {ROWS_MAX} signal keys.")
+            flowing = []
         destinations.append(
             DestinationDeclaration(
-                name=_text(row, "name", f"{path}.name", errors),
+                name=_text(row, "name", f"{path}.name", errors, DESTINATION_NAME_MAX),
                 kind=_choice(row, "kind", f"{path}.kind", DestinationKind, errors, ""),
                 signals=tuple(str(s).strip() for s in flowing if str(s).strip()),
                 controls_before=_bool(row.get("controls_before", False)),
@@ -230,7 +259,7 @@ def parse_declaration(raw: Mapping[str, Any]) -> Declaration:
         purpose=_text(raw, "purpose", "purpose", errors),
         requested_tier=_tier(raw, errors),
         consent_basis=_choice(raw, "consent_basis", "consent_basis", ConsentBasis, errors, ""),
-        consent_mechanism=_text(raw, "consent_mechanism", "consent_mechanism", errors),
+        consent_mechanism=_text(raw, "consent_mechanism", "consent_mechanism", errors, CONSENT_MECHANISM_MAX),
         retention_days=_days(raw, "retention_days", "retention_days", errors),
         opt_out=_text(raw, "opt_out", "opt_out", errors),
         high_trust_domain=_choice(

@@ -13,22 +13,24 @@ import functools
 import json
 from pathlib import Path
 
-from features.api.strict import INT32_MAX, Choice, Flag, Items, StrictSerializer, Text, WholeNumber
+from features.api.strict import Choice, Flag, Items, StrictSerializer, Text, WholeNumber
 from features.choices import AccessMode, ConsentBasis, DestinationKind, HighTrustDomain, SignalOrigin, Tier
-from features.declaration import Declaration, parse_declaration
-from features.models import DeclaredDestination, Registration, ServiceIdentity, Signal
+from features.declaration import (
+    CONSENT_MECHANISM_MAX,
+    DAYS_MAX,
+    DESTINATION_NAME_MAX,
+    IDENTITY_NAME_MAX,
+    ROWS_MAX,
+    SCOPE_MAX,
+    SCOPES_MAX,
+    SIGNAL_KEY_MAX,
+    TEXT_MAX,
+    Declaration,
+    parse_declaration,
+)
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "declaration.schema.json"
 
-# Limits: the database's where it has one, else generous bounds on what is a page of text.
-TEXT_MAX = 5000
-SIGNAL_KEY_MAX = Signal._meta.get_field("key").max_length
-IDENTITY_NAME_MAX = ServiceIdentity._meta.get_field("name").max_length
-DESTINATION_NAME_MAX = DeclaredDestination._meta.get_field("name").max_length
-CONSENT_MECHANISM_MAX = Registration._meta.get_field("consent_mechanism").max_length
-SCOPE_MAX = 200
-ROWS_MAX = 100
-SCOPES_MAX = 50
 
 
 def _text(max_length: int = TEXT_MAX, **kwargs) -> Text:
@@ -47,7 +49,7 @@ def _rows(child, **kwargs) -> Items:
 
 
 def _retention(help_text: str) -> WholeNumber:
-    return WholeNumber(min_value=1, max_value=INT32_MAX, required=False, allow_null=True, help_text=help_text)
+    return WholeNumber(min_value=1, max_value=DAYS_MAX, required=False, allow_null=True, help_text=help_text)
 
 
 class DeclaredSignalSerializer(StrictSerializer):

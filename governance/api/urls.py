@@ -4,7 +4,7 @@
 hot path: see governance/drift/urls_api.py.)
 """
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.renderers import (
     OpenApiJsonRenderer,
     OpenApiJsonRenderer2,
@@ -33,6 +33,7 @@ urlpatterns = [
     ),
     path("docs", docs.SwaggerPage.as_view(), name="docs"),
     path("redoc", docs.RedocPage.as_view(), name="redoc"),
-    # Last: whatever no route above answers is a JSON 404 (Django's would be an HTML page).
-    path("<path:unknown>", docs.unknown_endpoint, name="unknown-endpoint"),
+    # Last: whatever no route above answers is a JSON 404 (Django's would be an HTML page). A regex, not
+    # `<path:…>`, so that a path holding a newline or other control character is caught too.
+    re_path(r"^(?P<unknown>[\s\S]+)\Z", docs.unknown_endpoint, name="unknown-endpoint"),
 ]

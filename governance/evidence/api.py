@@ -13,7 +13,6 @@ from django.db.models import Q, QuerySet
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, generics, serializers, status
@@ -21,7 +20,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from features.api.base import CursorPage, StableOrdering, token_teams
+from features.api.base import CursorPage, StableOrdering, StrictFilters, token_teams
 from features.api.parsers import JsonBody
 from features.api.strict import Choice, DateText, StrictSerializer, Text
 from features.models import Feature
@@ -170,7 +169,7 @@ class PacksApi(generics.ListAPIView):
 
     schema = GovernanceAutoSchema()
     pagination_class = CursorPage
-    filter_backends = [DjangoFilterBackend, StableOrdering]
+    filter_backends = [StrictFilters, StableOrdering]
     read_scope = required_scope = TokenScope.EVIDENCE_READ
     parser_classes = [JsonBody]
     queryset = EvidencePack.objects.none()  # the model, for the schema; get_queryset says which rows

@@ -13,13 +13,12 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from features.api.base import CursorPage, StableOrdering, token_teams
+from features.api.base import CursorPage, StableOrdering, StrictFilters, token_teams
 from features.api.filtersets import FindingFilterSet
 from features.api.outputs import FindingSerializer
 from features.api.parsers import JsonBody
@@ -129,7 +128,7 @@ class ReviewQueueApi(generics.ListAPIView):
 
     schema = GovernanceAutoSchema()
     pagination_class = CursorPage
-    filter_backends = [DjangoFilterBackend, StableOrdering]
+    filter_backends = [StrictFilters, StableOrdering]
     queryset = Registration.objects.none()  # the model, for the schema; get_queryset says which rows
     serializer_class = QueueEntrySerializer
     filterset_class = ReviewQueueApiFilterSet
@@ -165,7 +164,7 @@ class DecisionsApi(generics.ListAPIView):
 
     schema = GovernanceAutoSchema()
     pagination_class = CursorPage
-    filter_backends = [DjangoFilterBackend, StableOrdering]
+    filter_backends = [StrictFilters, StableOrdering]
     required_scope = TokenScope.REVIEWS_WRITE
     parser_classes = [JsonBody]
     queryset = Decision.objects.none()  # the model, for the schema; get_queryset says which rows
@@ -266,7 +265,7 @@ class DriftFindingsApi(generics.ListAPIView):
 
     schema = GovernanceAutoSchema()
     pagination_class = CursorPage
-    filter_backends = [DjangoFilterBackend, StableOrdering]
+    filter_backends = [StrictFilters, StableOrdering]
     queryset = Finding.objects.none()  # the model, for the schema; get_queryset says which rows
     serializer_class = FindingSerializer
     filterset_class = DriftFindingFilterSet

@@ -37,6 +37,7 @@ REVIEWS, EVIDENCE, REGISTRATIONS, OBSERVATIONS = (
     TokenScope.REGISTRATIONS_WRITE,
     TokenScope.OBSERVATIONS_WRITE,
 )
+UNKNOWN = r"api/v1/^(?P<unknown>[\s\S]+)\Z"  # the JSON 404 catch-all, newlines included
 CATALOGUE = "catalogue:write"  # features/api/catalogue.py: not yet a scope a token can be issued with
 
 
@@ -254,8 +255,9 @@ VISITS = [
     ApiVisit("api/v1/docs", "get", "/api/v1/docs", DOCS_PAGE),
     ApiVisit("api/v1/redoc", "get", "/api/v1/redoc", DOCS_PAGE),
     # --- anything else under api/v1/ is a JSON 404, whoever asks -------------------------------------------
-    ApiVisit("api/v1/<path:unknown>", "get", "/api/v1/no-such-endpoint", expect(404)),
-    ApiVisit("api/v1/<path:unknown>", "post", "/api/v1/findings/not-a-number/accept", expect(404)),
+    ApiVisit(UNKNOWN, "get", "/api/v1/no-such-endpoint", expect(404)),
+    ApiVisit(UNKNOWN, "post", "/api/v1/findings/not-a-number/accept", expect(404)),
+    ApiVisit(UNKNOWN, "get", "/api/v1/features/a%0Ab/versions", expect(404)),
     # --- telemetry (also in the HTML walk): bearer tokens only, an empty batch is a 400 --------------------
     ApiVisit(
         "api/v1/observations",

@@ -191,6 +191,8 @@ def test_every_list_is_a_cursor_page(as_owner, url):
         "/api/v1/features/no-such-feature",
         "/api/v1/identities/a%00b",
         "/api/v1/signals/nope",
+        "/api/v1/features/a%0Ab/versions",  # a newline: still the API's JSON 404, not Django's HTML page
+        "/api/v1/%0A",
     ],
 )
 def test_paths_to_nothing_are_404(as_owner, url):

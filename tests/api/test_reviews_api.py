@@ -92,6 +92,14 @@ def test_a_filter_value_out_of_its_choices_is_a_field_error(as_reviewer):
     assert error_fields(response) == {"tier": "invalid_choice"}
 
 
+@pytest.mark.parametrize("name", ["tier", "severity"])
+def test_an_empty_filter_value_is_a_field_error_not_any(as_reviewer, name):
+    response = as_reviewer.get(QUEUE, {name: ""})
+
+    assert response.status_code == 400
+    assert set(error_fields(response)) == {name}
+
+
 def test_the_queue_pages_with_a_cursor_and_orders_on_request(as_reviewer, owner, team):
     for key in ("reco-a", "reco-b", "reco-c"):
         file_feature(owner, team, key=key)

@@ -138,3 +138,51 @@ def test_the_same_invalid_registration_gets_the_same_field_errors_from_the_form_
 
     assert from_form == from_api == EXPECTED_FIELDS
     assert Registration.objects.get().explanation == complete_declaration().explanation  # nothing saved by either
+
+
+OVERSIZED = {
+    **INVALID,
+    "explanation": "We rank products by what you bought.",
+    "consent_mechanism": "x" * 301,
+    "retention_days": 2**31,
+    "signals": [{**INVALID["signals"][1], "retention_days": 2**31}],
+    "destinations": [],
+}
+OVERSIZED_FIELDS = {"consent_mechanism", "retention_days", "signals.0.retention_days"}
+
+
+def test_values_beyond_what_the_database_holds_are_field_errors_everywhere(
+    client, api_client, owner, feature_key, tmp_path
+):
+    client.force_login(owner)
+    page = client.post(f"/features/{feature_key}/edit/", form_data(OVERSIZED, "save"))
+    assert page.status_code == 200 and "Nothing was saved" in page.content.decode()
+    from_form = set(page.context["editor"].form.errors) | {
+        f"signals.{index}.{field}"
+        for index, row in enumerate(page.context["editor"].sections["signals"].formset.forms)
+        for field in row.errors
+    }
+
+    api_client.force_login(owner)
+    response = api_client.put(f"/api/v1/features/{feature_key}/draft", OVERSIZED, format="json")
+    assert response.status_code == 400
+    from_api = {error["field"] for error in response.json()["errors"]}
+
+    path = tmp_path / "declaration.json"
+    path.write_text(json.dumps(OVERSIZED), encoding="utf-8")
+    with pytest.raises(SystemExit) as exited:
+        call_command("check_declaration", str(path), stdout=StringIO(), stderr=StringIO())
+
+    assert from_form == from_api == OVERSIZED_FIELDS
+    assert exited.value.code == 2  # a malformed file
+    assert Registration.objects.get().consent_mechanism == complete_declaration().consent_mechanism
+
+
+def test_the_declaration_limits_are_the_database_columns():
+    from features import declaration
+    from features.models import DeclaredDestination, Registration, ServiceIdentity, Signal
+
+    assert declaration.SIGNAL_KEY_MAX == Signal._meta.get_field("key").max_length
+    assert declaration.IDENTITY_NAME_MAX == ServiceIdentity._meta.get_field("name").max_length
+    assert declaration.DESTINATION_NAME_MAX == DeclaredDestination._meta.get_field("name").max_length
+    assert declaration.CONSENT_MECHANISM_MAX == Registration._meta.get_field("consent_mechanism").max_length
