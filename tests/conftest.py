@@ -43,3 +43,12 @@ def auditor(db):
 @pytest.fixture
 def administrator(db):
     return UserFactory(username="admin", role=Role.ADMINISTRATOR, is_staff=True, is_superuser=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The permission walks' figures (README, "Security and reliability"), when a walk ran."""
+    from tests.permissions import WALK_FIGURES
+
+    if WALK_FIGURES["cells"]:
+        figures = ", ".join(f"{name}: {count:,}" for name, count in WALK_FIGURES.items())
+        terminalreporter.write_line(f"permission walks: {figures}")

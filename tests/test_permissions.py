@@ -10,7 +10,7 @@ from governance.accounts.tokens import token_issue
 from governance.evidence.pack import PackScope
 from governance.evidence.services import evidence_request
 from tests.factories import catalogue_for, complete_declaration
-from tests.permissions import Visit, expect, routes_missing_from
+from tests.permissions import Visit, assert_denial_logged, expect, routes_missing_from
 
 FEATURE = "reco-locale"
 DRAFT = complete_declaration().as_dict()
@@ -163,7 +163,7 @@ def test_every_route_is_in_the_permission_table():
 
 @pytest.mark.parametrize("visit", VISITS, ids=lambda v: f"{v.method.upper()} {v.url}")
 @pytest.mark.parametrize("role", ["owner", "other_owner", "reviewer", "auditor", "administrator", "anonymous"])
-def test_role_gets_expected_status(request, client, people, feature, visit, role):
+def test_role_gets_expected_status(request, client, caplog, people, feature, visit, role):
     if people[role] is not None:
         client.force_login(people[role])
     # Build only the objects this URL needs (an evidence pack or a finding costs real work).
@@ -171,11 +171,14 @@ def test_role_gets_expected_status(request, client, people, feature, visit, role
     if IN_REVIEW in visit.url:
         request.getfixturevalue("finding")  # the version in review comes with it
     url = visit.url.format(**needed)
+    caplog.clear()
     response = getattr(client, visit.method)(url, data=visit.data or {})
     expected = visit.expected[role]
     assert response.status_code == expected, f"{role} {visit.method.upper()} {visit.url}"
     if response.status_code == LOGIN and role == "anonymous" and visit.url not in ("/", "/logout/"):
         assert response["Location"].startswith("/login/")
+    person = people[role]
+    assert_denial_logged(caplog.records, response, url=url, username=person.username if person else None)
 
 
 def test_administrators_manage_catalogue_inventory_teams_and_users_in_the_admin(client, administrator, owner):

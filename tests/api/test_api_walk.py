@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from django.urls import resolve
@@ -23,9 +24,10 @@ from governance.api.docs import required_scope
 from governance.evidence.models import EvidencePack, PackStatus, ScopeKind
 from governance.policy.severity import Severity
 from tests.factories import ServiceIdentityFactory, SignalFactory, catalogue_for, complete_declaration
-from tests.permissions import ROLES, known_routes
+from tests.permissions import ROLES, assert_denial_logged, known_routes
 
 TOKENS = ("owner_token", "token_without_scope", "administrator_token")
+TOKEN_HOLDERS = {"owner_token": "owner", "token_without_scope": "owner", "administrator_token": "administrator"}
 WAYS_IN = (*ROLES, *TOKENS)
 FEATURE = "reco-locale"  # a draft of the owner's team
 IN_REVIEW = "reco-history"  # the owner's team, version 1 submitted, with an open policy finding
@@ -389,7 +391,7 @@ def test_the_table_names_the_scope_each_view_requires(visit):
 
 @pytest.mark.parametrize("visit", VISITS, ids=lambda v: f"{v.method.upper()} {v.url}")
 @pytest.mark.parametrize("way_in", WAYS_IN)
-def test_way_in_gets_expected_status(request, api_client, people, tokens, feature, visit, way_in):
+def test_way_in_gets_expected_status(request, api_client, caplog, people, tokens, feature, visit, way_in):
     headers = {}
     if way_in in ROLES:
         if people[way_in] is not None:
@@ -408,6 +410,7 @@ def test_way_in_gets_expected_status(request, api_client, people, tokens, featur
         request.getfixturevalue("finding")  # the version in review comes with it
     url = visit.url.format(**needed)
     method = getattr(api_client, visit.method)
+    caplog.clear()
     response = (
         method(url, data=visit.data, format="json", headers=headers) if visit.data else method(url, headers=headers)
     )
@@ -419,3 +422,14 @@ def test_way_in_gets_expected_status(request, api_client, people, tokens, featur
         assert body.get("code") or body.get("error"), body  # every refusal says what, machine-readably
     if response.status_code == LOGIN:
         assert response["Location"].startswith("/login/")
+    assert_denial_logged(caplog.records, response, url=url, username=acting_for(people, way_in, url, response))
+
+
+def acting_for(people, way_in: str, url: str, response) -> str | None:
+    """Who the request acts for: the signed-in person; for a bearer token, its holder if an API view
+    accepted it (pages and the unknown-endpoint answer do not read tokens, nor does a refused one)."""
+    if way_in in ROLES:
+        return people[way_in].username if people[way_in] else None
+    view = resolve(unquote(urlsplit(url).path)).func
+    reads_tokens = hasattr(getattr(view, "view_class", getattr(view, "cls", None)), "authentication_classes")
+    return people[TOKEN_HOLDERS[way_in]].username if reads_tokens and response.status_code != 401 else None

@@ -182,7 +182,7 @@ def test_the_declaration_limits_are_the_database_columns():
     from features import declaration
     from features.models import DeclaredDestination, Registration, ServiceIdentity, Signal
 
-    assert declaration.SIGNAL_KEY_MAX == Signal._meta.get_field("key").max_length
-    assert declaration.IDENTITY_NAME_MAX == ServiceIdentity._meta.get_field("name").max_length
-    assert declaration.DESTINATION_NAME_MAX == DeclaredDestination._meta.get_field("name").max_length
-    assert declaration.CONSENT_MECHANISM_MAX == Registration._meta.get_field("consent_mechanism").max_length
+    assert Signal._meta.get_field("key").max_length == declaration.SIGNAL_KEY_MAX
+    assert ServiceIdentity._meta.get_field("name").max_length == declaration.IDENTITY_NAME_MAX
+    assert DeclaredDestination._meta.get_field("name").max_length == declaration.DESTINATION_NAME_MAX
+    assert Registration._meta.get_field("consent_mechanism").max_length == declaration.CONSENT_MECHANISM_MAX

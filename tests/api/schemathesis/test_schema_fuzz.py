@@ -10,10 +10,8 @@ Evidence packs asked for here stay queued (as with a real worker elsewhere): bui
 spend the time budget on the pack builder, which tests/evidence covers. One pack is built beforehand so
 the download has a ready pack to hand out.
 
-NOT YET IN CI: `make test` deselects the `schemathesis` marker (pyproject.toml addopts) because the last
-run still found two mismatches — a newline in a path gets Django's HTML 404 (the `<path:unknown>`
-catch-all does not match newlines) and the review queue accepts an empty `severity`. Run it by hand:
-`DATABASE_URL=postgres://… .venv/bin/python -m pytest -m schemathesis tests/api/schemathesis`.
+It runs in CI's PostgreSQL pass (on SQLite it skips, see below). By hand:
+`DATABASE_URL=postgres://… .venv/bin/python -m pytest tests/api/schemathesis`.
 """
 
 from __future__ import annotations
