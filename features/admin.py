@@ -8,13 +8,22 @@ from features.secrets import secret_kind, secret_refusal
 from features.services import catalogue_entry_deleted, catalogue_entry_saved
 
 
+def _secret_in(value) -> str | None:
+    """The kind of secret a text value holds, or any text in a list value (granted scopes)."""
+    if isinstance(value, str):
+        return secret_kind(value)
+    if isinstance(value, list | tuple):
+        return next((kind for item in value if isinstance(item, str) and (kind := secret_kind(item))), None)
+    return None
+
+
 class CatalogueForm(forms.ModelForm):
     """Refuses secret-shaped values in any text field: the inventory holds references, never secrets."""
 
     def clean(self):
         cleaned = super().clean()
         for name, value in list(cleaned.items()):
-            kind = secret_kind(value) if isinstance(value, str) else None
+            kind = _secret_in(value)
             if kind:
                 self.add_error(name, secret_refusal(kind))
                 cleaned.pop(name, None)

@@ -196,12 +196,20 @@ def test_an_administrator_narrowing_scopes_in_the_admin_resolves_the_finding(
     assert overprivileged(in_review).status == FindingStatus.RESOLVED
 
 
-def test_admin_refuses_a_secret_pasted_into_the_inventory_and_records_nothing(client, administrator):
+ADMIN_SECRET = "AKIA" + "IOSFODNN7EXAMPLE"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("secret_location", ADMIN_SECRET), ("granted_scopes", f'["profile:read", "{ADMIN_SECRET}"]')],
+    ids=["text", "list"],
+)
+def test_admin_refuses_a_secret_pasted_into_the_inventory_and_records_nothing(client, administrator, field, value):
     from features.models import ServiceIdentity
     from governance.audit.models import AuditEvent
 
     client.force_login(administrator)
-    secret = "AKIA" + "IOSFODNN7EXAMPLE"
+    secret = ADMIN_SECRET
     response = client.post(
         "/admin/features/serviceidentity/add/",
         {
@@ -209,9 +217,10 @@ def test_admin_refuses_a_secret_pasted_into_the_inventory_and_records_nothing(cl
             "kind": "api_key",
             "granted_scopes": "[]",
             "credential_max_lifetime_days": "30",
-            "secret_location": secret,
+            "secret_location": "",
             "status": "active",
-        },
+        }
+        | {field: value},
     )
     assert response.status_code == 200
     assert "looks like a secret" in response.content.decode()
