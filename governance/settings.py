@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "governance.security.SecurityHeadersMiddleware",  # after CSP: it sees responses before CSP does
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -120,6 +121,16 @@ EVIDENCE_SIGNING_KEY_FILE = os.environ.get("EVIDENCE_SIGNING_KEY_FILE", str(DATA
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["governance.accounts.backends.LockoutModelBackend"]
+# Login lockout (governance/accounts/lockout.py): this many failed logins for one username from one
+# address lock that pair, right password or not, for the cool-off.
+LOGIN_LOCKOUT = {
+    "FAILURES": env_int("GOVERNANCE_LOGIN_FAILURES", 5),
+    "COOL_OFF_SECONDS": env_int("GOVERNANCE_LOGIN_COOL_OFF_SECONDS", 15 * 60),
+}
+# How many proxies of ours stand in front of the app (governance/accounts/addresses.py). 0: the client is
+# REMOTE_ADDR and X-Forwarded-For is ignored. Behind one reverse proxy, set 1.
+TRUSTED_PROXY_COUNT = env_int("GOVERNANCE_TRUSTED_PROXIES", 0)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "features:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -201,7 +212,12 @@ CELERY_BEAT_SCHEDULE = {
 
 MAILERS = {
     "default": {
-        "BACKEND": os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"),
+        "BACKEND": os.environ.get(
+            "EMAIL_BACKEND",
+            "django.core.mail.backends.smtp.EmailBackend"
+            if PRODUCTION
+            else "django.core.mail.backends.console.EmailBackend",
+        ),
         "OPTIONS": {},
     }
 }
@@ -222,6 +238,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "governance.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    # One budget per token / person / address, shared by every process through the cache
+    # (governance/api/throttling.py). The telemetry endpoints are outside DRF and not counted.
+    "DEFAULT_THROTTLE_CLASSES": ["governance.api.throttling.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("GOVERNANCE_API_THROTTLE_RATE", "600/min") or None},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Personalisation governance API",
@@ -232,6 +253,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One component name per vocabulary (as governance/api/docs.py gives the served schema): without it
+    # `check --deploy` warns about the schema it generates.
+    "ENUM_NAME_OVERRIDES": {
+        "TierEnum": "features.choices.Tier",
+        "SensitivityEnum": "features.choices.Sensitivity",
+        "FeatureStatusEnum": "features.choices.FeatureStatus",
+        "RegistrationStatusEnum": "features.choices.RegistrationStatus",
+        "FindingStatusEnum": "features.models.FindingStatus",
+        "IdentityStatusEnum": "features.choices.IdentityStatus",
+        "IdentityKindEnum": "features.choices.IdentityKind",
+        "DestinationKindEnum": "features.choices.DestinationKind",
+        "PackStatusEnum": "governance.evidence.models.PackStatus",
+        "ScopeKindEnum": "governance.evidence.models.ScopeKind",
+    },
 }
 
 # Registration rules: limits are settings, not literals in the code.

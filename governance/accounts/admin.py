@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from governance.accounts.forms import AdminLoginForm
 from governance.accounts.models import Team, User
 
 
@@ -18,3 +19,7 @@ class GovernanceUserAdmin(UserAdmin):
     filter_horizontal = ["teams", "groups", "user_permissions"]
     fieldsets = (*UserAdmin.fieldsets, ("Governance", {"fields": ["role", "teams"]}))
     add_fieldsets = (*UserAdmin.add_fieldsets, ("Governance", {"fields": ["role", "teams"]}))
+
+
+# The admin's own login page checks passwords too: it says so when a lockout refuses one.
+admin.site.login_form = AdminLoginForm

@@ -1,15 +1,53 @@
-"""The form that asks for an API token.
+"""The forms of accounts: logging in (with the lockout's message), and asking for an API token.
 
-It only collects and redisplays what was chosen; `token_issue` judges it (the scopes, the lifetime, the
-owner's teams), so its errors are the ones put next to the fields.
+The token form only collects and redisplays what was chosen; `token_issue` judges it (the scopes, the
+lifetime, the owner's teams), so its errors are the ones put next to the fields.
 """
 
 from __future__ import annotations
 
-from django import forms
+import math
 
+from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
+
+from governance.accounts import lockout
+from governance.accounts.addresses import client_address
 from governance.accounts.models import Team, TokenScope
 from governance.accounts.tokens import max_lifetime_days
+
+LOCKED_OUT_MESSAGE = (
+    "Too many failed logins for this username from your address. Logins for it are paused here for "
+    "%(minutes)s more minute(s); try again then, or ask an administrator to lift it."
+)
+
+
+class LockoutMessageMixin:
+    """A refused login names the lockout when there is one (`accounts/backends.py` enforces it). The
+    message is the same whatever password was typed: during a lockout, no password is checked."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            username = self.cleaned_data.get("username")
+            until = username and lockout.locked_until(username=username, address=client_address(self.request))
+            if until:
+                minutes = max(1, math.ceil((until - timezone.now()).total_seconds() / 60))
+                raise forms.ValidationError(
+                    LOCKED_OUT_MESSAGE, code="locked_out", params={"minutes": minutes}
+                ) from None
+            raise
+
+
+class LoginForm(LockoutMessageMixin, AuthenticationForm):
+    """The login page's form."""
+
+
+class AdminLoginForm(LockoutMessageMixin, AdminAuthenticationForm):
+    """The admin's login form: the same lockout, the same message."""
 
 
 class TeamsField(forms.MultipleChoiceField):

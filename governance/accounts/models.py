@@ -86,3 +86,32 @@ class ApiToken(models.Model):
     def label(self) -> str:
         """How the token appears as an actor in the audit trail."""
         return f"token:{self.prefix}"
+
+
+class LoginLockout(models.Model):
+    """Failed logins for one username from one address, and the lock they earned (accounts/lockout.py).
+
+    A row per (username, address), so failures from one address never lock the person out elsewhere.
+    What was typed as the username is never stored (people type passwords there): only a keyed hash of
+    it, and the account it names when there is one.
+    """
+
+    username_digest = models.CharField(max_length=64, help_text="HMAC-SHA256 of the casefolded username.")
+    address = models.CharField(max_length=64, help_text="The client's address (accounts/addresses.py).")
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Attempts in this window that did not succeed (or are still being checked)."
+    )
+    window_started_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["username_digest", "address"], name="login_lockout_one_row_per_pair")
+        ]
+        indexes = [models.Index(fields=["last_attempt_at"], name="login_lockout_last_attempt")]
+
+    def __str__(self) -> str:
+        who = self.user.get_username() if self.user_id else "unknown username"
+        return f"{who} from {self.address}"

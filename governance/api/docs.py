@@ -33,26 +33,12 @@ from rest_framework.permissions import SAFE_METHODS
 
 from governance.accounts.models import TokenScope
 
-# One component name per vocabulary (spectacular would otherwise name Tier after each field that uses it).
-# Used by the schema view (governance/api/urls.py); SPECTACULAR_SETTINGS may take it over verbatim.
-ENUM_NAME_OVERRIDES = {
-    "TierEnum": "features.choices.Tier",
-    "SensitivityEnum": "features.choices.Sensitivity",
-    "FeatureStatusEnum": "features.choices.FeatureStatus",
-    "RegistrationStatusEnum": "features.choices.RegistrationStatus",
-    "FindingStatusEnum": "features.models.FindingStatus",
-    "IdentityStatusEnum": "features.choices.IdentityStatus",
-    "IdentityKindEnum": "features.choices.IdentityKind",
-    "DestinationKindEnum": "features.choices.DestinationKind",
-    "PackStatusEnum": "governance.evidence.models.PackStatus",
-    "ScopeKindEnum": "governance.evidence.models.ScopeKind",
-}
-
 ERROR_DESCRIPTIONS = {
     "400": "The request is not valid: `errors` says which field and why.",
     "401": "No credentials, or a token that is unknown, revoked, expired or lacks the scope.",
     "403": "Your role may not do this (or segregation of duties forbids it).",
     "404": "Nothing here that you may see (for a list: the cursor is not valid).",
+    "429": "Over the rate limit of this token (person, address): retry after `Retry-After` seconds.",
 }
 
 
@@ -144,7 +130,7 @@ class GovernanceAutoSchema(AutoSchema):
         if direction != "response":
             return responses
         in_query = any(parameter["in"] == "query" for parameter in self._get_parameters())
-        codes = ["401", "403"]
+        codes = ["401", "403", "429"]
         if self._get_request_body() or in_query:
             codes.append("400")
         if "{" in self.path or in_query:

@@ -26,7 +26,6 @@ urlpatterns = [
         "schema",
         SpectacularAPIView.as_view(
             permission_classes=[IsAuthenticated],
-            custom_settings={"ENUM_NAME_OVERRIDES": docs.ENUM_NAME_OVERRIDES},
             renderer_classes=[OpenApiJsonRenderer, OpenApiJsonRenderer2, OpenApiYamlRenderer, OpenApiYamlRenderer2],
         ),
         name="schema",
