@@ -1,9 +1,12 @@
 """Refusing secret-shaped input: the app stores references to secrets, never secret values.
 
 Known credential formats come from Yelp's detect-secrets plugins (cloud keys, GitHub, Slack, Stripe,
-private keys, JWTs, …). Its entropy plugins are built for source files and flag ordinary prose when
-scanning free text, so long random-looking tokens are judged here instead, with detect-secrets'
-entropy measure and allowances for the identifiers people legitimately paste (UUIDs, hex digests).
+private keys, JWTs, …) and from `PROJECT_FORMATS`, the few it does not know (Google API and
+service-account keys, Azure SAS signatures and client secrets, GitHub fine-grained tokens, every PEM
+private-key label). Its entropy plugins are built for source files and flag ordinary prose when scanning
+free text, so long random-looking tokens are judged here instead, with detect-secrets' entropy measure
+and allowances for the identifiers people legitimately paste (UUIDs, hex digests: a hex-encoded key
+cannot be told from a SHA-256 digest, so it passes).
 Nothing here logs or returns the value itself: only the kind of secret it looks like.
 """
 
@@ -24,6 +27,22 @@ NOT_FORMAT_DETECTORS = {
     "Secret Keyword",
     "Public IP (ipv4)",
 }
+
+
+# Formats detect-secrets does not know (or names too broadly). They are checked first, so the kind a
+# refusal names is the most specific one.
+PROJECT_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # A service-account key file (JSON), pasted whole or in part: its private key, whatever the layout.
+    ("Google Cloud service account key", re.compile(r"\"private_key\"\s*:\s*\"-----BEGIN")),
+    ("Google API Key", re.compile(r"(?<![\w-])AIza[\w-]{35}(?![\w-])", re.ASCII)),
+    # The `sig` parameter of a shared access signature (SAS) URL or connection string.
+    ("Azure shared access signature", re.compile(r"(?:^|[?&;\s])sig=[A-Za-z0-9%+/]{30,}")),
+    # Microsoft Entra ID (Azure AD) client secrets: three characters, a digit, "Q~", then 31 to 34 more.
+    ("Azure AD client secret", re.compile(r"(?<![\w~.-])[\w~.]{3}[0-9]Q~[\w~.-]{31,34}(?![\w~.-])", re.ASCII)),
+    ("GitHub Token", re.compile(r"github_pat_\w{22,}", re.ASCII)),
+    # detect-secrets knows some PEM labels only; "ENCRYPTED PRIVATE KEY" (PKCS #8) is a private key too.
+    ("Private Key", re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")),
+)
 
 TOKEN = re.compile(r"[A-Za-z0-9+/_=\-]{24,}")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -61,6 +80,9 @@ def secret_kind(value: str) -> str | None:
     if not value:
         return None
     for line in value.splitlines() or [value]:
+        for kind, pattern in PROJECT_FORMATS:
+            if pattern.search(line):
+                return kind
         for detector in _format_detectors():
             if any(True for _ in detector.analyze_string(line)):
                 return detector.secret_type

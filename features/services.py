@@ -29,6 +29,7 @@ from features.models import (
     Signal,
 )
 from features.notifications import notify_reviewers_of_submission
+from features.secrets import secret_kind, secret_refusal
 from features.selectors import catalogue, latest_registration, policy_context_for
 from features.validation import validate_declaration
 from governance.audit.chain import record
@@ -52,12 +53,15 @@ def _require_editor(actor, feature: Feature) -> None:
 def feature_create(*, actor, key: str, name: str, team, declaration: Declaration) -> Feature:
     """Create a feature for one of the actor's teams, with its first draft version."""
     errors: dict[str, list[str]] = {}
-    key = key.strip()
-    if not key or slugify(key) != key:
+    key, name = key.strip(), name.strip()
+    for field, value in (("key", key), ("name", name)):
+        if kind := secret_kind(value):
+            errors[field] = [secret_refusal(kind)]  # checked first: a secret is never looked up nor echoed
+    if "key" not in errors and (not key or slugify(key) != key):
         errors["key"] = ["Use a short identifier of lower-case letters, digits, hyphens and underscores."]
-    elif Feature.objects.filter(key=key).exists():
+    elif "key" not in errors and Feature.objects.filter(key=key).exists():
         errors["key"] = [f"A feature with the key {key} already exists."]
-    if not name.strip():
+    if not name and "name" not in errors:
         errors["name"] = ["Give the feature a name."]
     if team is None or not actor.is_owner or not actor.teams.filter(pk=team.pk).exists():
         errors["team"] = ["Choose one of your teams."]
@@ -69,7 +73,7 @@ def feature_create(*, actor, key: str, name: str, team, declaration: Declaration
         raise DeclarationInvalid(errors)
     try:
         with transaction.atomic():
-            feature = Feature.objects.create(key=key, name=name.strip(), team=team, created_by=actor)
+            feature = Feature.objects.create(key=key, name=name, team=team, created_by=actor)
     except IntegrityError:
         raise DeclarationInvalid({"key": [f"A feature with the key {key} already exists."]}) from None
     registration = Registration.objects.create(feature=feature, version=1, created_by=actor)

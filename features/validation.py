@@ -97,6 +97,15 @@ def secret_paths(declaration: Declaration) -> dict[str, str]:
     return found
 
 
+def refuse_secrets(declaration: Declaration) -> None:
+    """Raise `DeclarationInvalid` naming each field that holds a secret (never the value): what a dry run
+    (`check`) says before it runs the policy rules, as saving would."""
+    errors = ErrorCollector()
+    for path, kind in secret_paths(declaration).items():
+        errors.add(path, secret_refusal(kind))
+    errors.raise_if_any()
+
+
 def validate_declaration(declaration: Declaration, *, catalogue: Catalogue, complete: bool) -> None:
     """Raise `DeclarationInvalid` naming every problem; `complete` asks for what submitting needs."""
     errors = ErrorCollector()
@@ -183,4 +192,4 @@ def _validate_destinations(declaration: Declaration, errors: ErrorCollector) -> 
             )
 
 
-__all__ = ["Catalogue", "DeclarationInvalid", "explanation_problem", "validate_declaration"]
+__all__ = ["Catalogue", "DeclarationInvalid", "explanation_problem", "refuse_secrets", "validate_declaration"]

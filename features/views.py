@@ -14,9 +14,10 @@ from features.access import can_edit_feature, can_file_features, visible_feature
 from features.declaration import Declaration, DeclarationInvalid, declaration_of
 from features.diff import declaration_diff
 from features.filtersets import FeatureFilterSet
-from features.forms import FeatureForm, RegistrationEditor
+from features.forms import SECTIONS, FeatureForm, RegistrationEditor
 from features.lifecycle import TransitionNotAllowed
 from features.models import Decision
+from features.secrets import secret_kind, secret_refusal
 from features.selectors import (
     feature_findings,
     feature_list,
@@ -30,7 +31,6 @@ from features.services import (
     registration_save_draft,
     registration_submit,
 )
-from features.validation import secret_paths
 from governance.accounts.models import Team
 from governance.policy.engine import evaluate
 
@@ -98,19 +98,42 @@ def _live_findings(request, editor, feature=None):
     return render(request, f"{FORM_TEMPLATE}#live-findings", {"live_findings": findings, "incomplete": incomplete})
 
 
+def _typed_secrets(editor, feature_form=None) -> dict[str, str]:
+    """Every typed value that looks like a secret, by path, with its kind: parsed or not, valid or not."""
+    raw = editor.raw()
+    typed = [(name, value) for name, value in raw.items() if name not in SECTIONS]
+    for section in SECTIONS:
+        for index, row in enumerate(raw[section]):
+            typed += [(f"{section}.{index}.{name}", value) for name, value in row.items()]
+    if feature_form is not None:
+        typed += [(name, feature_form[name].value()) for name in ("key", "name")]
+    found = {}
+    for path, value in typed:
+        text = " ".join(map(str, value)) if isinstance(value, list | tuple) else value
+        if isinstance(text, str) and (kind := secret_kind(text)):
+            found[path] = kind
+    return found
+
+
 def _invalid(request, editor, invalid: DeclarationInvalid, **context):
-    """Re-show the page with every row as typed, errors by their fields, secret values blanked."""
-    try:
-        blank = set(secret_paths(editor.declaration()))
-    except DeclarationInvalid:
-        blank = set()
+    """Re-show the page with every row as typed, errors by their fields, secret values blanked.
+
+    A secret is refused wherever it was typed, even when another field stopped the declaration from being
+    read, and it is never shown again: not in the field, not in a message.
+    """
     feature_form = context.get("feature_form")
+    secrets = _typed_secrets(editor, feature_form)
+    for path, kind in secrets.items():
+        invalid.errors.setdefault(path, [secret_refusal(kind)])
     if feature_form is not None:
         feature_form.full_clean()
+        feature_form.data = feature_form.data.copy()
         for name in ("key", "name", "team"):
             for message in invalid.errors.pop(name, []):
                 feature_form.add_error(name, message)
-    unplaced = editor.show_errors(invalid.errors, blank=blank)
+            if name in secrets:
+                feature_form.data[name] = ""
+    unplaced = editor.show_errors(invalid.errors, blank=set(secrets))
     messages.error(request, "Nothing was saved: correct the fields marked below.")
     return _render_editor(request, editor=editor, unplaced=unplaced, **context)
 

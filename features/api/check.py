@@ -18,6 +18,7 @@ from features.api.declarations import DeclarationSerializer, declaration_from, d
 from features.api.outputs import PolicyCheckSerializer, policy_check
 from features.api.parsers import JSON_OR_YAML, malformed
 from features.selectors import policy_context_for
+from features.validation import refuse_secrets
 from governance.policy.engine import evaluate
 
 FEATURE_KEY = re.compile(r"[-a-zA-Z0-9_]{1,80}")
@@ -37,7 +38,7 @@ class CheckApi(RegistryApi):
 
     The body is a declaration in the declaration file format (JSON, or YAML with a YAML content type).
     `critical` is true when a finding would block approval: fail the merge request on it. A body that is
-    not a declaration is a 400 with `errors`. Nothing is saved.
+    not a declaration, or holds a secret, is a 400 with `errors`. Nothing is saved.
     """
 
     parser_classes = JSON_OR_YAML
@@ -60,6 +61,7 @@ class CheckApi(RegistryApi):
         if not has_body(request):
             raise malformed("Send the declaration as the request body (JSON, or YAML with a YAML content type).")
         declaration = declaration_from(request.data)
+        refuse_secrets(declaration)
         return Response(policy_check(evaluate(declaration, policy_context_for(feature_key))))
 
 

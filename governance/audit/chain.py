@@ -1,10 +1,12 @@
 """Appending to the audit chain and verifying it.
 
 Each event's hash is the SHA-256 of the canonical JSON of its contents and of the previous event's hash,
-so changing, removing or reordering any stored event breaks every link from there on. Appends are
-serialised (an advisory lock on PostgreSQL, SQLite's database-wide write lock otherwise) so concurrent
-writers never fork the chain, and an event is written in the caller's transaction: if the business
-change rolls back, its event goes with it.
+so changing, removing or reordering any stored event breaks every link from there on; removing the
+last events leaves a shorter chain that still links up, which a `Checkpoint` kept outside the database
+shows (an evidence pack's manifest records the head). Appends are serialised (an advisory lock on
+PostgreSQL, SQLite's database-wide write lock otherwise) so concurrent writers never fork the chain, and
+an event is written in the caller's transaction: if the business change rolls back, its event goes with
+it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import decimal
 import hashlib
 import json
 import math
+import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,6 +176,32 @@ def _hash_of(event: AuditEvent) -> str:
     )
 
 
+HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A position of the chain kept outside the database: event `sequence` had hash `hash` (0: the start).
+
+    An evidence pack's manifest records two (`audit_chain_head`, `audit_chain_as_of`). The chain alone
+    cannot show that its last events were deleted: the rows left still link up. A checkpoint can, and it
+    also catches a trail rebuilt after the point it records. A checkpoint only ever adds a condition, so
+    a forged one can make verification fail, never pass.
+    """
+
+    sequence: int
+    hash: str
+    source: str = "the checkpoint"
+
+    def __post_init__(self):
+        if isinstance(self.sequence, bool) or not isinstance(self.sequence, int) or self.sequence < 0:
+            raise ValueError("a checkpoint's sequence is a whole number, 0 or more")
+        if not isinstance(self.hash, str) or not HASH.match(self.hash):
+            raise ValueError("a checkpoint's hash is 64 lower-case hexadecimal characters (SHA-256)")
+        if self.sequence == 0 and self.hash != GENESIS_HASH:
+            raise ValueError("the chain's start (sequence 0) has the genesis hash, 64 zeros")
+
+
 @dataclass(frozen=True)
 class ChainVerification:
     """What `verify` found: intact, or the first broken link named in a plain sentence.
@@ -186,6 +216,7 @@ class ChainVerification:
     head_hash: str
     first_broken_sequence: int | None = None
     problem: str | None = None
+    checkpoints_matched: int = 0
 
 
 def _missing(expected: int, found: int, previous: int) -> str:
@@ -208,13 +239,24 @@ _VERIFIED_FIELDS = (
 )
 
 
-def verify(*, chunk_size: int = 5000) -> ChainVerification:
-    """Recompute every hash and link in sequence order, streaming, and stop at the first broken one."""
+def _short(hash_: str) -> str:
+    return hash_[:16] + "…"
+
+
+def verify(*, chunk_size: int = 5000, checkpoints: Iterable[Checkpoint] = ()) -> ChainVerification:
+    """Recompute every hash and link in sequence order, streaming, and stop at the first broken one.
+
+    With `checkpoints`, the chain must also hold each of them: the event at its sequence with its hash.
+    """
     rows = AuditEvent.objects.order_by("sequence").values_list(*_VERIFIED_FIELDS).iterator(chunk_size=chunk_size)
+    expected_at: dict[int, list[Checkpoint]] = {}
+    for checkpoint in checkpoints:
+        expected_at.setdefault(checkpoint.sequence, []).append(checkpoint)
+    matched = len(expected_at.pop(0, []))  # the start is the genesis hash, which every chain begins from
     checked, last_sequence, last_hash = 0, 0, GENESIS_HASH
 
     def broken(sequence: int, problem: str) -> ChainVerification:
-        return ChainVerification(False, checked, last_sequence, last_hash, sequence, problem)
+        return ChainVerification(False, checked, last_sequence, last_hash, sequence, problem, matched)
 
     for row in rows:
         sequence, occurred_at, actor_label, action, object_type, object_id, object_label = row[:7]
@@ -237,5 +279,24 @@ def verify(*, chunk_size: int = 5000) -> ChainVerification:
             return broken(sequence, f"event {sequence} was altered: its stored hash does not match its contents")
         if prev_hash != last_hash:
             return broken(sequence, f"event {sequence} links to the wrong previous hash")
+        for checkpoint in expected_at.pop(sequence, ()):
+            if checkpoint.hash != stored_hash:
+                return broken(
+                    sequence,
+                    f"event {sequence} is not the one {checkpoint.source} recorded (hash {_short(checkpoint.hash)}, "
+                    f"now {_short(stored_hash)}): the trail was rewritten from there or before",
+                )
+            matched += 1
         checked, last_sequence, last_hash = checked + 1, sequence, stored_hash
-    return ChainVerification(True, checked, last_sequence, last_hash)
+    if expected_at:
+        furthest = max(expected_at)
+        source = expected_at[furthest][0].source
+        missing = (
+            f"event {furthest} is" if furthest == last_sequence + 1 else f"events {last_sequence + 1}–{furthest} are"
+        )
+        return broken(
+            last_sequence + 1,
+            f"the trail ends at event {last_sequence}, but {source} recorded event {furthest}: "
+            f"{missing} missing (the end of the trail was cut off)",
+        )
+    return ChainVerification(True, checked, last_sequence, last_hash, checkpoints_matched=matched)

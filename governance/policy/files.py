@@ -18,6 +18,7 @@ from typing import Any, TextIO
 import yaml
 
 from features.declaration import Declaration, DeclarationInvalid, parse_declaration
+from features.validation import refuse_secrets
 from governance.policy.context import PolicyContext
 from governance.policy.engine import evaluate, has_critical
 from governance.policy.rules import PolicyFinding
@@ -106,6 +107,7 @@ def check_files(sources: Iterable[str], context: PolicyContext, *, stdin: TextIO
     for source in sources:
         try:
             declaration = load_declaration_file(source, stdin=stdin)
+            refuse_secrets(declaration)  # as saving would: a file holding a secret is not checked further
         except DeclarationInvalid as invalid:
             reports.append(FileReport(source=source, errors=invalid.errors))
         else:

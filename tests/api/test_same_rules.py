@@ -186,3 +186,22 @@ def test_the_declaration_limits_are_the_database_columns():
     assert ServiceIdentity._meta.get_field("name").max_length == declaration.IDENTITY_NAME_MAX
     assert DeclaredDestination._meta.get_field("name").max_length == declaration.DESTINATION_NAME_MAX
     assert Registration._meta.get_field("consent_mechanism").max_length == declaration.CONSENT_MECHANISM_MAX
+
+
+def test_a_declaration_holding_a_secret_is_refused_by_the_dry_runs_too(api_client, owner, tmp_path):
+    secret = "AKIA" + "IOSFODNN7EXAMPLE"
+    declaration = {**INVALID, "consent_mechanism": secret}
+    api_client.force_login(owner)
+
+    response = api_client.post("/api/v1/check", declaration, format="json")
+    path = tmp_path / "declaration.json"
+    path.write_text(json.dumps(declaration), encoding="utf-8")
+    out = StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command("check_declaration", str(path), "--format", "json", stdout=out)
+
+    assert response.status_code == 400
+    assert {error["field"] for error in response.json()["errors"]} == {"consent_mechanism"}
+    assert exited.value.code == 2
+    assert json.loads(out.getvalue())["files"][0]["errors"].keys() == {"consent_mechanism"}
+    assert secret not in response.content.decode() + out.getvalue()

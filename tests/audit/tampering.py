@@ -35,3 +35,28 @@ def tamper(sequence: int, **changes) -> None:
 def remove(*sequences: int) -> None:
     with append_only_triggers_lifted():
         AuditEvent.objects.filter(sequence__in=sequences).delete()
+
+
+@contextmanager
+def triggers_off_as_superuser():
+    """Switch every trigger off for this session, as only a superuser may (`session_replication_role`);
+    on SQLite there is none to switch off."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's pending foreign-key checks, first
+        cursor.execute("SET session_replication_role = replica")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = DEFAULT")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def superuser_sql(statement: str, params=()) -> int:
+    """Run raw SQL on the audit table (`{table}` in `statement`) with triggers off; the rows it touched."""
+    with triggers_off_as_superuser(), connection.cursor() as cursor:
+        cursor.execute(statement.format(table=connection.ops.quote_name(AuditEvent._meta.db_table)), params)
+        return cursor.rowcount

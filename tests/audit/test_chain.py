@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django.db import transaction
 
-from governance.audit.chain import canonical_json, event_hash, head, record, verify
+from governance.audit.chain import Checkpoint, canonical_json, event_hash, head, record, verify
 from governance.audit.models import GENESIS_HASH, AuditEvent
 from tests.audit.tampering import remove, tamper
 from tests.factories import TeamFactory
@@ -194,3 +194,81 @@ def test_events_written_in_a_rolled_back_transaction_vanish_with_it():
     assert head() == (1, kept.hash)
     assert record(actor=None, action="registration.submitted").sequence == 2
     assert verify().ok
+
+
+# --- checkpoints kept outside the database ----------------------------------------------------------------------
+
+
+def checkpoint_at(event: AuditEvent, source: str = "the pack") -> Checkpoint:
+    return Checkpoint(event.sequence, event.hash, source=source)
+
+
+def test_an_intact_chain_holds_the_checkpoints_taken_from_it():
+    events = append(8)
+    result = verify(checkpoints=[checkpoint_at(events[2]), checkpoint_at(events[-1]), Checkpoint(0, GENESIS_HASH)])
+    assert (result.ok, result.checked, result.checkpoints_matched) == (True, 8, 3)
+
+
+def test_a_cut_off_end_verifies_alone_but_not_against_the_checkpoint_of_the_old_head():
+    events = append(8)
+    remove(6, 7, 8)
+    assert verify().ok  # what is left still links up: only a checkpoint kept elsewhere shows the loss
+    result = verify(checkpoints=[checkpoint_at(events[-1], "pack.zip (audit_chain_head)")])
+    assert (result.ok, result.first_broken_sequence, result.head_sequence) == (False, 6, 5)
+    assert result.problem == (
+        "the trail ends at event 5, but pack.zip (audit_chain_head) recorded event 8: "
+        "events 6–8 are missing (the end of the trail was cut off)"
+    )
+
+
+def test_losing_only_the_last_event_names_it():
+    events = append(4)
+    remove(4)
+    assert verify(checkpoints=[checkpoint_at(events[-1])]).problem == (
+        "the trail ends at event 3, but the pack recorded event 4: "
+        "event 4 is missing (the end of the trail was cut off)"
+    )
+
+
+def test_an_emptied_trail_is_caught_by_a_checkpoint():
+    events = append(3)
+    remove(1, 2, 3)
+    result = verify(checkpoints=[checkpoint_at(events[-1])])
+    assert (result.ok, result.first_broken_sequence, result.checked) == (False, 1, 0)
+
+
+def test_a_trail_rebuilt_after_the_checkpoint_does_not_hold_it():
+    events = append(5)
+    remove(4, 5)
+    record(actor=None, action="feature.created", payload={"n": "forged"}, actor_label="ci")
+    record(actor=None, action="feature.created", payload={"n": "forged"}, actor_label="ci")
+    assert verify().ok  # a consistent chain again, with a different event 5
+    result = verify(checkpoints=[checkpoint_at(events[2]), checkpoint_at(events[-1])])
+    assert (result.ok, result.first_broken_sequence, result.checkpoints_matched) == (False, 5, 1)
+    assert result.problem.startswith(f"event 5 is not the one the pack recorded (hash {events[-1].hash[:16]}…")
+    assert result.problem.endswith("the trail was rewritten from there or before")
+
+
+def test_a_break_before_a_checkpoint_is_reported_first():
+    events = append(5)
+    tamper(2, payload={"n": 200})
+    result = verify(checkpoints=[checkpoint_at(events[-1])])
+    assert (result.first_broken_sequence, result.problem) == (
+        2,
+        "event 2 was altered: its stored hash does not match its contents",
+    )
+
+
+@pytest.mark.parametrize(
+    ("sequence", "hash_", "message"),
+    [
+        (-1, GENESIS_HASH, "0 or more"),
+        (True, GENESIS_HASH, "whole number"),
+        (3, "abc", "64 lower-case hexadecimal"),
+        (3, "A" * 64, "64 lower-case hexadecimal"),
+        (0, "1" * 64, "genesis hash"),
+    ],
+)
+def test_a_malformed_checkpoint_is_refused(sequence, hash_, message):
+    with pytest.raises(ValueError, match=message):
+        Checkpoint(sequence, hash_)

@@ -1,6 +1,7 @@
 """Verifying a pack offline: the signature, then every file; with our code and with standard tools."""
 
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -148,6 +149,9 @@ def test_the_verify_command_exits_0_for_an_intact_pack(shared, tmp_path):
     call_command("verify_evidence", str(pack), "--public-key", str(key), stdout=out)
 
     assert "Pack verified" in out.getvalue()
+    head = json.loads(zipfile.ZipFile(pack).read("manifest.json"))["audit_chain_head"]
+    assert f"records the audit chain at event {head['sequence']} ({head['hash']})" in out.getvalue()
+    assert f"verify_audit --checkpoint {pack}" in out.getvalue()
 
 
 def test_the_verify_command_exits_1_naming_the_first_failing_file(shared, tmp_path):

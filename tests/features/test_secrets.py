@@ -24,6 +24,7 @@ from features.declaration import (
 from features.secrets import HIGH_ENTROPY, secret_kind
 from features.validation import Catalogue, validate_declaration
 from tests.factories import complete_declaration
+from tests.security.secrets_fixtures import SAMPLES
 
 
 def _b64url(data: dict) -> str:
@@ -106,6 +107,44 @@ def test_secret_kind_detects_a_secret_inside_a_sentence(value, kind):
 
 @pytest.mark.parametrize("value", BENIGN.values(), ids=BENIGN.keys())
 def test_secret_kind_accepts_benign_text(value):
+    assert secret_kind(value) is None
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda sample: sample.id)
+def test_secret_kind_detects_every_variant_of_every_family_bare_and_in_a_sentence(sample):
+    assert secret_kind(sample.value) is not None
+    assert secret_kind(f"Until Friday, use {sample.value} to call the ranker.") is not None
+
+
+# Formats detect-secrets does not know: features.secrets.PROJECT_FORMATS names them.
+PROJECT_FORMAT_KINDS = {
+    "gcp:service-account-key-file": "Google Cloud service account key",
+    "gcp:api-key": "Google API Key",
+    "azure:sas-url": "Azure shared access signature",
+    "azure:entra-client-secret": "Azure AD client secret",
+    "github:fine-grained-token": "GitHub Token",
+    "private-key:pkcs8-encrypted": "Private Key",
+}
+
+
+@pytest.mark.parametrize(("sample_id", "kind"), PROJECT_FORMAT_KINDS.items())
+def test_secret_kind_names_the_formats_detect_secrets_does_not_know(sample_id, kind):
+    (sample,) = [sample for sample in SAMPLES if sample.id == sample_id]
+    assert secret_kind(sample.value) == kind
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "-----BEGIN CERTIFICATE-----",
+        "-----BEGIN PUBLIC KEY-----",
+        "https://cdn.example.com/img/banner.png?w=640&sig=7f3a",
+        "AIza is the prefix of Google API keys.",
+        "Rotate the client secret (format xxx8Q~…) every 90 days.",
+        "github_pat_ tokens are not allowed; use a GitHub App.",
+    ],
+)
+def test_project_formats_do_not_fire_on_what_only_resembles_them(value):
     assert secret_kind(value) is None
 
 

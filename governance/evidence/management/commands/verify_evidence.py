@@ -1,5 +1,6 @@
 """`manage.py verify_evidence PACK.zip --public-key KEY.pem`: check the signature, then every file; exit 0
-when the pack is intact, 1 naming the first failing file."""
+when the pack is intact, 1 naming the first failing file. An intact pack's audit chain head is printed:
+`verify_audit --checkpoint PACK.zip` checks the live trail against it."""
 
 from pathlib import Path
 
@@ -28,3 +29,10 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Pack verified: signature valid, {result.files_checked} files match the manifest.")
         )
+        head = result.manifest.get("audit_chain_head") or {}
+        if "sequence" in head and "hash" in head:
+            # The pack is a checkpoint of the audit trail: the deployment's trail must still hold it.
+            self.stdout.write(
+                f"It records the audit chain at event {head['sequence']} ({head['hash']}); on the deployment, "
+                f"`manage.py verify_audit --checkpoint {pack}` checks that the trail still holds it."
+            )
