@@ -197,12 +197,15 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A pool process lost mid-task counts as a retry (max_retries applies), so a message that kills its
+# worker every time is given up after max_retries + 1 runs instead of requeued forever.
+CELERY_TASK_RETRY_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis: a message taken by a worker that dies before acknowledging it goes back on the queue after
 # this many seconds, for another (or the restarted) worker. It must exceed any task's run time, countdown
 # and retry delay, or Redis hands the same message to a second worker while the first still holds it.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("GOVERNANCE_CELERY_VISIBILITY_TIMEOUT", 3600)}
-# Seconds between the retries of a task that failed on a passing database error (governance/drift/tasks.py).
+# Seconds between the retries of a task that failed on a passing database error (governance/celery.py).
 TASK_RETRY_DELAY_SECONDS = env_int("GOVERNANCE_TASK_RETRY_DELAY", 10)
 CELERY_BEAT_SCHEDULE = {
     "sweep-reviews-daily": {"task": "governance.reviews.tasks.sweep_reviews", "schedule": 24 * 3600},

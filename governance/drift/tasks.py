@@ -4,31 +4,23 @@ Every task is idempotent, because a message may run again: workers acknowledge a
 task has finished (acks_late), so a worker killed mid-task leaves the message to be delivered again, to a
 restarted or another worker, after the broker's visibility timeout (settings, Celery section).
 
-A task that fails on a passing database error (the database restarting, a lock timeout) is retried
-`MAX_RETRIES` times, `settings.TASK_RETRY_DELAY_SECONDS` apart, then given up: a message that fails every
-time runs at most MAX_RETRIES + 1 times. Any other error is a bug and is not retried. Giving up loses
-nothing: pending drift stays pending (the next evaluation takes it) and the periodic sweeps cover the rest.
+A task that fails on a passing database error (the database restarting, a lock timeout), or whose pool
+process dies, is retried `governance.celery.MAX_RETRIES` times, `settings.TASK_RETRY_DELAY_SECONDS` apart,
+then given up: a message that fails every time runs at most MAX_RETRIES + 1 times (`governance.celery`).
+Any other error is a bug and is not retried. Giving up loses nothing: pending drift stays pending (the
+next evaluation takes it) and the periodic sweeps cover the rest.
 """
 
 from celery import shared_task
-from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 
+from governance.celery import idempotent_task
 from governance.drift.evaluate import evaluate_drift
 from governance.drift.maintenance import ingest_batches_expire
 from governance.drift.scheduling import claim_pending
 
-MAX_RETRIES = 3
-RELIABLE = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (OperationalError, InterfaceError),
-    "max_retries": MAX_RETRIES,
-    "default_retry_delay": settings.TASK_RETRY_DELAY_SECONDS,
-}
 
-
-@shared_task(**RELIABLE)
+@shared_task(**idempotent_task(soft_time_limit=5 * 60))
 def evaluate_pending_drift() -> int:
     """Evaluate every feature with new observations since the last run; returns how many.
 
@@ -43,14 +35,14 @@ def evaluate_pending_drift() -> int:
     return len(keys)
 
 
-@shared_task(**RELIABLE)
+@shared_task(**idempotent_task(soft_time_limit=15 * 60))
 def sweep_drift() -> dict:
     """Periodic: evaluate every feature and every observed key (resolves stale paths, unused signals)."""
     result = evaluate_drift(None)
     return result.as_dict()
 
 
-@shared_task(**RELIABLE)
+@shared_task(**idempotent_task(soft_time_limit=5 * 60))
 def expire_ingest_batches() -> int:
     """Periodic (daily): forget idempotency keys past their retention; returns how many."""
     return ingest_batches_expire()

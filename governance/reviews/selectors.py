@@ -2,33 +2,39 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from features.choices import RegistrationStatus
 from features.declaration import declaration_of
 from features.diff import declaration_diff
-from features.models import Finding, FindingStatus, Outcome, Registration
+from features.models import Decision, Finding, FindingStatus, Outcome, Registration
 from features.selectors import registration_with_rows
 from governance.policy.severity import Severity
 
 
 def review_queue() -> QuerySet[Registration]:
     """Submitted versions, oldest first, with their open findings counted by severity."""
-    open_findings = Q(findings__status=FindingStatus.OPEN)
+    # Counted by subqueries, not by joining findings and decisions and grouping: the database counts for
+    # the rows of the page only, and the page's count is a plain count of submitted versions.
+    open_findings = Finding.objects.filter(registration=OuterRef("pk"), status=FindingStatus.OPEN)
+    approvals = Decision.objects.filter(registration=OuterRef("pk"), outcome=Outcome.APPROVE)
     return (
         Registration.objects.filter(status=RegistrationStatus.SUBMITTED)
         .select_related("feature__team", "submitted_by")
         .annotate(
-            open_critical=Count(
-                "findings", filter=open_findings & Q(findings__severity=Severity.CRITICAL), distinct=True
-            ),
-            open_warning=Count(
-                "findings", filter=open_findings & Q(findings__severity=Severity.WARNING), distinct=True
-            ),
-            approvals=Count("decisions", filter=Q(decisions__outcome=Outcome.APPROVE), distinct=True),
+            open_critical=_count(open_findings.filter(severity=Severity.CRITICAL)),
+            open_warning=_count(open_findings.filter(severity=Severity.WARNING)),
+            approvals=_count(approvals),
         )
         .order_by("submitted_at", "pk")
     )
+
+
+def _count(rows: QuerySet) -> Coalesce:
+    """How many `rows` there are, as a subquery (0 when none)."""
+    counted = rows.order_by().values("registration").annotate(count=Count("pk")).values("count")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def findings_for_review(registration: Registration) -> list[Finding]:

@@ -1,9 +1,10 @@
 from celery import shared_task
 
+from governance.celery import idempotent_task
 from governance.reviews.expiry import review_sweep
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(**idempotent_task(soft_time_limit=10 * 60))
 def sweep_reviews() -> dict:
     """Daily: expired approvals get a re-review finding; lapsed acceptances reopen. Idempotent."""
     result = review_sweep()

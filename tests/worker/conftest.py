@@ -86,6 +86,10 @@ def wait_for(condition, *, timeout: float = WAIT_SECONDS, interval: float = 0.2,
         time.sleep(interval)
 
 
+# Imported by every test worker, never by this process: it counts each task run in Redis (`runs`).
+INSTRUMENTED = "tests.worker.instrumented"
+
+
 class Worker:
     """One `celery worker` subprocess (its own process group, so it dies whole); its log in `log`."""
 
@@ -105,7 +109,7 @@ class Worker:
 
     def start(self) -> Worker:
         command = [str(CELERY), "-A", "governance", "worker", "-P", "prefork", "-c", "1", "-l", "info"]
-        command += ["-Q", "celery", "-n", f"test-{uuid.uuid4().hex[:8]}@%h"]
+        command += ["-Q", "celery", "-n", f"test-{uuid.uuid4().hex[:8]}@%h", "-I", INSTRUMENTED]
         command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 (a fixed command line, no outside input)
@@ -168,6 +172,18 @@ def on_redis(settings, monkeypatch):
     app.conf.update(saved)
     client.flushdb()
     client.close()
+
+
+def runs(client: redis.Redis, task_name: str) -> int:
+    """How many times the test workers have started `task_name` since the test began (the counter
+    tests/worker/instrumented.py keeps)."""
+    return int(client.get(f"runs:{task_name}") or 0)
+
+
+def messages_left(client: redis.Redis) -> int:
+    """Messages still in Redis for a worker to run: waiting in the queue, or delivered and unacknowledged
+    (kombu's Redis transport keeps those in the `unacked` hash until acknowledged, and redelivers them)."""
+    return client.llen("celery") + client.hlen("unacked")
 
 
 def _reset_pools(app) -> None:

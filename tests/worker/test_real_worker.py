@@ -8,14 +8,17 @@ import pytest
 
 from features.models import Finding, FindingSource, FindingStatus
 from governance.audit.models import AuditEvent
+from governance.celery import MAX_RETRIES
 from governance.drift.models import DriftPending
-from governance.drift.tasks import MAX_RETRIES, evaluate_pending_drift
+from governance.drift.tasks import evaluate_pending_drift
 from tests.worker.conftest import (
     database_url,
     edge_counts,
     evaluation_lock_held,
     evaluation_lock_waiter,
+    messages_left,
     observation,
+    runs,
     wait_for,
 )
 
@@ -86,6 +89,8 @@ def test_a_task_failing_every_time_runs_at_most_max_retries_plus_one_times(
     retries = log.count("] retry: Retry in 1s: OperationalError")
     failures = log.count("raised unexpected: OperationalError")
     assert (retries, failures) == (MAX_RETRIES, 1)  # MAX_RETRIES + 1 runs, then given up
+    assert runs(on_redis, TASK) == MAX_RETRIES + 1  # counted by the worker as each run started
+    assert messages_left(on_redis) == 0  # given up: nothing left to deliver again
     assert "lock timeout" in log
     # Giving up lost nothing: every attempt rolled back its claim, so the key is still pending and the
     # next evaluation (scheduled by the next batch) takes it.
