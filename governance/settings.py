@@ -285,6 +285,9 @@ GOVERNANCE = {
     "APPROVALS_REQUIRED": {0: 1, 1: 1, 2: 1, 3: 2},
     # Machine access and telemetry.
     "API_TOKEN_MAX_DAYS": env_int("GOVERNANCE_API_TOKEN_MAX_DAYS", 90),
+    # A process remembers a token that authenticated this long: a revoked token stops at once in the
+    # process that revoked it, within this many seconds in the others (governance/accounts/tokens.py).
+    "API_TOKEN_CACHE_SECONDS": env_int("GOVERNANCE_API_TOKEN_CACHE_SECONDS", 5),
     "OBSERVATIONS_MAX_BODY_BYTES": env_int("GOVERNANCE_OBSERVATIONS_MAX_BODY_BYTES", 5 * 1024 * 1024),
     "OBSERVATIONS_MAX_ITEMS": env_int("GOVERNANCE_OBSERVATIONS_MAX_ITEMS", 10_000),
     # Drift: a declared signal unobserved this long is "unused"; a path unseen this long resolves.

@@ -2,6 +2,12 @@
 
 A token is `pgv_<prefix>_<secret>`. Only the SHA-256 of the secret is stored: the secret is random
 (256 bits), so a fast hash is enough and keeps authentication cheap on the ingestion hot path.
+
+A token that authenticated is remembered in the process for `API_TOKEN_CACHE_SECONDS` (5), keyed by the
+SHA-256 of the whole token, so a telemetry shipper's next batches cost no query. What that bounds:
+revoking clears the revoking process's memory at once, and every other process forgets the token
+within those seconds; a token's expiry is checked on every request; a deactivated issuer's tokens
+stop within the same seconds (and at once on the REST API, which loads the issuer afresh).
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ import datetime
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -105,6 +113,9 @@ def token_revoke(*, actor, token: ApiToken) -> ApiToken:
         token.revoked_at, token.revoked_by = timezone.now(), actor
         token.save(update_fields=["revoked_at", "revoked_by"])
         record(actor=actor, action="token.revoked", obj=token, payload={"prefix": token.prefix})
+    # Now, and again once committed: a request of this process may remember the token meanwhile.
+    forget_token(token.pk)
+    transaction.on_commit(lambda: forget_token(token.pk))
     return token
 
 
@@ -128,7 +139,46 @@ def token_status(token: ApiToken, *, now: datetime.datetime | None = None) -> To
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 
 
+# Tokens that authenticated lately: SHA-256 of the whole token → (when to forget it, monotonic; the token).
+# One dict per process, shared by its threads (each get and set is atomic under the GIL).
+_remembered: dict[str, tuple[float, ApiToken]] = {}
+_REMEMBER_AT_MOST = 1024
+_forgetting = threading.Lock()
+
+
+def forget_token(token_pk: int | None = None) -> None:
+    """Drop a token (or, without one, every token) from this process's memory of live tokens."""
+    with _forgetting:
+        if token_pk is None:
+            _remembered.clear()
+            return
+        for key, (_until, token) in list(_remembered.items()):
+            if token.pk == token_pk:
+                _remembered.pop(key, None)
+
+
+def _remember_seconds() -> float:
+    return settings.GOVERNANCE.get("API_TOKEN_CACHE_SECONDS", 5)
+
+
 def _live_token(raw: str) -> ApiToken:
+    """The token behind `raw` if it is live: from this process's memory, else from the database."""
+    key = _hash(raw)
+    remembered = _remembered.get(key)
+    if remembered is not None and remembered[0] > time.monotonic():
+        token = remembered[1]
+        if token.expires_at <= timezone.now():
+            raise TokenInvalid(f"The token {token.prefix} expired on {token.expires_at:%Y-%m-%d}.")
+        return token
+    token = _token_from_database(raw)
+    if (seconds := _remember_seconds()) > 0:
+        if len(_remembered) >= _REMEMBER_AT_MOST:
+            _remembered.clear()
+        _remembered[key] = (time.monotonic() + seconds, token)
+    return token
+
+
+def _token_from_database(raw: str) -> ApiToken:
     parts = raw.split("_", 2) if raw else []
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         raise TokenInvalid("Send a token as 'Authorization: Bearer pgv_…'.")
@@ -148,8 +198,9 @@ def _live_token(raw: str) -> ApiToken:
 def _mark_used(token: ApiToken) -> ApiToken:
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        # Set first, so that concurrent requests of this process do not write it too.
         token.last_used_at = now
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
 
 

@@ -6,25 +6,25 @@ items to `ingest_observations`; the views only read, decode and answer.
 
 from __future__ import annotations
 
-import datetime
+import contextlib
+import gc
 import hashlib
 import zlib
+from collections.abc import Iterator
 
 import orjson
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from governance.accounts.models import ApiToken, TokenScope
 from governance.accounts.tokens import TokenInvalid, bearer, token_authenticate
 from governance.drift import otlp
-from governance.drift.ingest import Refusal, ingest_observations
+from governance.drift.ingest import IngestOutcome, Refusal, ingest_observations
 
-LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 IDEMPOTENCY_KEY_MAX = 200
 
 
@@ -46,15 +46,7 @@ def json_response(status: int, body: dict, headers: dict | None = None) -> HttpR
 
 def authenticate_shipper(request: HttpRequest) -> ApiToken:
     """The token behind the Authorization header, allowed to write observations (or TokenInvalid)."""
-    token = token_authenticate(bearer(request), scope=TokenScope.OBSERVATIONS_WRITE)
-    now = timezone.now()
-    if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
-        # At most one write a minute per token, and only one of several concurrent requests makes it.
-        stale = ApiToken.objects.filter(pk=token.pk, last_used_at__lt=now - LAST_USED_RESOLUTION)
-        if token.last_used_at is None:
-            stale = ApiToken.objects.filter(pk=token.pk, last_used_at__isnull=True)
-        stale.update(last_used_at=now)
-    return token
+    return token_authenticate(bearer(request), scope=TokenScope.OBSERVATIONS_WRITE)
 
 
 def read_body(request: HttpRequest) -> bytes:
@@ -119,8 +111,50 @@ def observation_items(body: bytes) -> list:
     return document
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a batch is decoded and ingested.
+
+    A batch of 1,000 observations allocates some 1,000 dicts and 10,000 strings that live until the
+    answer is sent and form no reference cycles (reference counting frees them all); meanwhile they would
+    trigger the collector again and again, each time walking every young object of the process: about a
+    tenth of a batch's CPU. Other threads' garbage waits for the next collection, a few milliseconds on.
+    """
+    pause = gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if pause:
+            gc.enable()
+
+
 def unavailable() -> tuple[int, str]:
     return 503, "The database is busy or unavailable; retry the same request (and Idempotency-Key) shortly."
+
+
+def ingest_json_batch(body: bytes, *, token: ApiToken, idempotency_key: str | None) -> IngestOutcome:
+    """Decode and ingest a JSON batch. Its thousands of objects are freed when this returns, which
+    `collector_paused` relies on."""
+    return ingest_observations(
+        observation_items(body), token=token, idempotency_key=idempotency_key, body_sha256=sha256_hex(body)
+    )
+
+
+def ingest_otlp_export(body: bytes, encoding: str, *, token: ApiToken, idempotency_key: str | None) -> tuple:
+    """Decode and ingest an OTLP export; (status, encoded answer). Its objects are freed when it returns."""
+    found = otlp.observations_from_spans(otlp.decode_export_request(body, encoding))
+    if found.end_user:
+        return otlp.status_body(*otlp.refuse_end_user_data(found), encoding)
+    outcome = ingest_observations(
+        found.items, token=token, idempotency_key=idempotency_key, body_sha256=sha256_hex(body)
+    )
+    return otlp.export_response(outcome, found, encoding)
+
+
+def sha256_hex(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 @csrf_exempt
@@ -132,10 +166,8 @@ def observations(request: HttpRequest) -> HttpResponse:
         token = authenticate_shipper(request)
         key = idempotency_key(request)
         body = read_body(request)
-        items = observation_items(body)
-        outcome = ingest_observations(
-            items, token=token, idempotency_key=key, body_sha256=hashlib.sha256(body).hexdigest()
-        )
+        with collector_paused():
+            outcome = ingest_json_batch(body, token=token, idempotency_key=key)
     except TokenInvalid as error:
         return json_response(401, {"error": Refusal.UNAUTHORIZED, "detail": str(error)}, CHALLENGE)
     except BodyRefused as refusal:
@@ -163,12 +195,8 @@ def otlp_traces(request: HttpRequest) -> HttpResponse:
             return answer(*otlp.status_body(415, detail, otlp.JSON))
         key = idempotency_key(request)
         body = read_body(request)
-        found = otlp.observations_from_spans(otlp.decode_export_request(body, encoding))
-        if found.end_user:
-            return answer(*otlp.status_body(*otlp.refuse_end_user_data(found), encoding))
-        outcome = ingest_observations(
-            found.items, token=token, idempotency_key=key, body_sha256=hashlib.sha256(body).hexdigest()
-        )
+        with collector_paused():
+            status, payload = ingest_otlp_export(body, encoding, token=token, idempotency_key=key)
     except TokenInvalid as error:
         return answer(*otlp.status_body(401, str(error), encoding or otlp.JSON), CHALLENGE)
     except BodyRefused as refusal:
@@ -177,4 +205,4 @@ def otlp_traces(request: HttpRequest) -> HttpResponse:
         return answer(*otlp.status_body(400, str(error), encoding))
     except OperationalError:
         return answer(*otlp.status_body(*unavailable(), encoding or otlp.JSON), RETRY_LATER)
-    return answer(*otlp.export_response(outcome, found, encoding))
+    return answer(status, payload)

@@ -1,34 +1,45 @@
 """Ingesting observations: the hot path, and the one place that steps outside the ORM.
 
 Where it stands (`manage.py benchmark_ingest`, PostgreSQL 15, 2 cores shared with other jobs; 200,000
-Zipf-skewed events over 3,000 edges in 1,000-event batches, ~430 paths and ~510 edge-days a batch;
-gunicorn 2 sync workers, 4 clients): 55,000–86,000 events/s against 227,000–380,000 for the COPY-only
-reference, 0.23–0.28× (before this rework 0.19×; the issue's target, 0.5×, is not met). Per batch the
-real endpoint burns 17–20 ms of CPU (gunicorn worker 10–12, PostgreSQL 7), the reference ~4.7; before,
-25–28 ms (15–16 + 9–11). Of those ~19 ms: ~6 are PostgreSQL's ~930 row upserts (~6 µs each, spread
-across the executor: no one hot spot), ~2.5 validation, ~1.5 the write's Python side, and ~5 lie outside
-this module (the token look-up ~1.8, orjson ~0.7, Django, gunicorn, the drift-scheduling flag in Redis).
+Zipf-skewed events over 3,000 edges in 1,000-event batches, ~430 paths and ~510 path-days a batch;
+gunicorn 2 sync workers, 4 clients, best of 3 runs, the clock stopped only once every event is in the
+edges and days): 0.43–0.55× the COPY-only reference's events/s over four runs (308,000 against 556,000
+events/s when the machine was quiet, 145,000 against 340,000 while other jobs loaded it). Per batch the
+real endpoint burns 5.7–7.5 ms of CPU (gunicorn worker 3.6–5.0, PostgreSQL 1.5–1.9, clients 0.6–0.7),
+the reference 3.3–3.6; before this design 17–20 ms and 0.28×. Of a worker's ~3.6 ms: ~1.3 validating,
+~0.9 encoding the staged arrays, ~0.6 orjson, ~0.4 Django and gunicorn, ~0.3 the staging round trip.
 
 Telemetry shippers send batches of thousands of events a second. On our 2-core machines a DRF
 serializer validates ~44,000 events/s and `bulk_create` writes ~42,000 rows/s, while a bare endpoint
 (orjson + one COPY) manages ~290,000 events/s. So this module:
 
-- validates with a hand-written validator in one pass (precompiled patterns; per event one tuple, the
-  path, and a few dictionary look-ups: verdicts are cached per distinct path and per distinct timestamp,
-  since telemetry repeats itself);
-- folds the batch in Python as it goes (one row per edge and per edge-day), so 1,000 events become a
-  few hundred upserts;
-- on PostgreSQL writes a batch in one statement, in autocommit: the idempotency record, the drift
-  marks, `INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE` for the edges, keyed by a 64-bit path
-  hash (`ObservedEdge.path_hash`), and the same for the days (data-modifying CTEs, binary array
-  parameters encoded by hand). The statement is its own transaction, so the hot edges' row locks go
-  when it ends, not when the thread next gets the GIL to send COMMIT; an Idempotency-Key is held by a
-  session-level advisory lock from its look-up until that statement. On SQLite (the embedded default),
-  `executemany` of the same upserts inside a transaction. Edges go in sorted by key, so concurrent
-  batches lock shared edges in one order and cannot deadlock.
+- validates with a hand-written validator in one pass: the common event costs one `fromisoformat` and a
+  few dictionary look-ups (a path's verdict is remembered, since telemetry repeats itself); anything
+  unusual takes an exact, slower route that alone decides what is refused and why;
+- folds the batch in Python as it goes, so 1,000 events become ~430 paths and ~510 path-days;
+- on PostgreSQL, answers after *staging* the batch: one prepared statement, its own transaction, that
+  takes and releases the Idempotency-Key's advisory lock, stores the key's answer and the folded batch
+  as one row of arrays (`StagedBatch`; binary array parameters encoded by hand), and touches no row any
+  other batch touches, so concurrent batches never wait for each other;
+- *folds* staged batches into the edges and days set-based, many at a time: `INSERT … SELECT … GROUP
+  BY … ON CONFLICT DO UPDATE` for the edges, keyed by a 64-bit path hash (`ObservedEdge.path_hash`), and
+  for the days, plus the drift marks, in one statement that deletes the staged rows it adds up, so each
+  is counted exactly once. Under load a fold adds up dozens of batches whose paths overlap (Zipf: 64
+  batches touch ~2,900 paths and ~5,000 path-days, against ~430 and ~510 for one), so a hot edge is
+  written once per fold instead of once per batch, and with room left on the pages (fillfactor) its
+  new versions need no index entries. Folds take turns by an advisory lock;
+- decides when to fold so that a client never has to wait for it and a reader rarely notices: a batch
+  staged when none waits is folded by its own request at once (so at ordinary rates an answer means the
+  counts are in place, and tests and shippers reading back see them); a batch staged while others wait
+  is left to the process's folding thread, which folds once FOLD_AT_BATCHES wait or the oldest has
+  waited FOLD_AFTER_SECONDS. Drift evaluation reads folded data only: a fold is what marks a feature
+  for evaluation.
 
+On SQLite (the embedded default) a batch's record, edges and days are written directly, inside one
+transaction (`executemany` of the same upserts): SQLite serialises writers, there is nothing to coalesce.
 Raw events are never stored. An `Idempotency-Key` stores the batch's answer (`IngestBatch`) in the same
-transaction as the counts, so a retry gets the same answer and counts once.
+transaction as the batch, so a retry gets the same answer and counts once; a crashed web worker loses
+nothing, since a batch is answered only once it is committed (staged or written).
 """
 
 from __future__ import annotations
@@ -37,8 +48,13 @@ import contextlib
 import datetime
 import hashlib
 import ipaddress
+import logging
+import os
 import re
 import struct
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -55,6 +71,8 @@ from governance.accounts.models import ApiToken
 from governance.accounts.tokens import token_team_ids
 from governance.drift import scheduling
 from governance.drift.models import IngestBatch, path_hash
+
+logger = logging.getLogger(__name__)
 
 FIELDS = (
     "feature",
@@ -311,60 +329,76 @@ class Folded:
 
 _pick_path = itemgetter(*IDENTIFIER_FIELDS)
 _UNSEEN = object()
+# RFC 3339 at positions 4, 7, 10, 13, 16 and 19 (`stamp[4:20:3]`): "-", "-", "T" (t, or a space), ":", ":",
+# then the fraction's "." or the zone.
+_STAMP_SHAPES = frozenset(f"--{t}::{z}" for t in "Tt " for z in ".Zz+-")
+# Verdicts of the paths this process has seen (`_path_verdict`): telemetry names the same few thousand.
+_known_paths: dict[tuple, str | None] = {}
+_KNOWN_PATHS_AT_MOST = 65_536
+
+
+class _OffTheCommonPath(Exception):
+    """An item the fast checks cannot vouch for: the exact route decides."""
+
+
+_OFF_THE_COMMON_PATH = _OffTheCommonPath()
 
 
 def _validate_and_fold(items: list, now: datetime.datetime, *, track_features: bool) -> Folded:
     """Check every item and fold the valid ones into their edges, in one pass.
 
-    The common item (the six required fields, well-formed) costs a few dictionary look-ups: verdicts are
-    cached per distinct path and per distinct timestamp, since telemetry repeats itself. Anything else
-    takes the slow, exact route (`_item_problem`, then a search for end-user data).
+    The common item (a path seen before, a UTC timestamp, nothing unusual) costs a few dictionary
+    look-ups and one `fromisoformat`. Anything else takes the exact route (`_exact_observation`, which
+    alone decides what is valid, and for a rejected item `_item_problem`, after a search for end-user
+    data); the fast checks only ever send an item there, never refuse one.
     """
     edges: dict[tuple, list] = {}
     rejected: list[tuple[int, str]] = []
     end_user: list[tuple[int, str]] = []
     by_feature: dict[str, list[int]] | None = {} if track_features else None
-    paths: dict[tuple, str | None] = {}
-    stamps: dict[str, Any] = {}
-    paths_get, stamps_get, edges_get = paths.get, stamps.get, edges.get
-    accepted = 0
+    known_get, edges_get, from_iso = _known_paths.get, edges.get, datetime.datetime.fromisoformat
+    shapes, unseen, off = _STAMP_SHAPES, _UNSEEN, _OFF_THE_COMMON_PATH
+    earliest, latest = now - MAX_AGE, now + FUTURE_TOLERANCE
 
     for index, item in enumerate(items):
         try:
             path = _pick_path(item)
             stamp = item["observed_at"]
-            verdict = paths_get(path, _UNSEEN)
-            when = stamps_get(stamp, _UNSEEN)
-        except (KeyError, TypeError):  # a field missing, not an object, or a list where a string belongs
-            verdict = when = None
-            ok = False
-        else:
-            if verdict is _UNSEEN:
-                verdict = paths[path] = _path_verdict(path)
-            if when is _UNSEEN:
-                when = stamps[stamp] = _observed_at(stamp, now)
-            ok = verdict is None and type(when) is tuple
-            if ok and len(item) == 6:  # the six required fields and nothing else
+            edge = edges_get(path)  # a path already in this batch's edges is well-formed
+            if (
+                (edge is None and known_get(path, unseen) is not None)
+                or stamp[4:20:3] not in shapes
+                or stamp[-1] not in "Zz"
+            ):
+                raise off
+            moment = from_iso(stamp)
+            if not earliest <= moment <= latest:
+                raise off
+            if len(item) == 6:  # the six required fields and nothing else
                 count, ttl = 1, None
-            elif ok:
+            else:
                 count, ttl = item.get("count", 1), item.get("credential_ttl_seconds")
-                ok = (
+                if not (
                     item.keys() <= ALLOWED_FIELDS
                     and (count is None or (type(count) is int and 1 <= count <= COUNT_MAX))
                     and (ttl is None or (type(ttl) is int and 0 <= ttl <= TTL_MAX))
-                )
+                ):
+                    raise off
                 count = 1 if count is None else count
-        if not ok:
-            # Any rejected item is searched for end-user data first: one such item refuses the whole batch.
-            found = end_user_finding(item)
-            if found:
-                end_user.append((index, found))
-            else:
-                rejected.append((index, _item_problem(item, now)))
-            continue
+            day = moment.date()
+        except (KeyError, TypeError, ValueError, _OffTheCommonPath):
+            valid = _exact_observation(item, now)
+            if valid is None:
+                # Any rejected item is searched for end-user data first: one such item refuses the batch.
+                found = end_user_finding(item)
+                if found:
+                    end_user.append((index, found))
+                else:
+                    rejected.append((index, _item_problem(item, now)))
+                continue
+            path, moment, day, count, ttl = valid
+            edge = edges_get(path)
 
-        moment, day = when
-        edge = edges_get(path)
         if edge is None:
             edges[path] = [count, moment, moment, ttl, {day: count}]
         else:
@@ -377,16 +411,42 @@ def _validate_and_fold(items: list, now: datetime.datetime, *, track_features: b
                 edge[3] = ttl
             days = edge[4]
             days[day] = days.get(day, 0) + count
-        accepted += 1
         if by_feature is not None:
             by_feature.setdefault(path[0], []).append(index)
+    accepted = len(items) - len(rejected) - len(end_user)
     return Folded(edges, accepted, rejected, end_user, by_feature)
 
 
-def _drop_foreign_features(token: ApiToken, folded: Folded) -> None:
+def _exact_observation(item: Any, now: datetime.datetime) -> tuple | None:
+    """(path, moment in UTC, UTC day, count, credential lifetime) of a valid item, else None: the rules
+    `_item_problem` explains, in the same order."""
+    if type(item) is not dict or not item.keys() <= ALLOWED_FIELDS:
+        return None
+    path = tuple(item.get(field) for field in IDENTIFIER_FIELDS)
+    try:
+        verdict = _known_paths.get(path, _UNSEEN)
+    except TypeError:  # a list or an object where a name belongs
+        return None
+    if verdict is _UNSEEN:
+        if len(_known_paths) >= _KNOWN_PATHS_AT_MOST:
+            _known_paths.clear()
+        verdict = _known_paths[path] = _path_verdict(path)
+    if verdict is not None:
+        return None
+    when = _observed_at(item.get("observed_at"), now)
+    if type(when) is not tuple:
+        return None
+    count, ttl = item.get("count"), item.get("credential_ttl_seconds")
+    if count is not None and (type(count) is not int or not 1 <= count <= COUNT_MAX):
+        return None
+    if ttl is not None and (type(ttl) is not int or not 0 <= ttl <= TTL_MAX):
+        return None
+    return path, *when, 1 if count is None else count, ttl
+
+
+def _drop_foreign_features(team_ids: set[int] | None, folded: Folded) -> None:
     """Reject the items of registered features outside the token's teams (unregistered keys are shadow
     features: welcome)."""
-    team_ids = token_team_ids(token)
     if team_ids is None or not folded.indexes_by_feature:
         return
     registered = Feature.objects.filter(key__in=list(folded.indexes_by_feature)).exclude(team_id__in=team_ids)
@@ -445,29 +505,91 @@ class PathHashCollision(Exception):
     """Two different paths share a 64-bit path hash: refused rather than counted on the wrong edge."""
 
 
-# One statement, one round trip, in the order the rows are locked: the idempotency records; the features
-# marked for drift evaluation (before any edge is locked: a mark may wait for an evaluation that holds
-# its key, and must not hold up other batches meanwhile); the edges, by path hash, in hash order (so
-# concurrent writes lock shared edges in one order and cannot deadlock); then the days, joined to the
-# edges' ids by path hash. A day row is only written by a statement that holds its edge's row lock.
-# Each "(SELECT count(*) FROM …)" makes a step wait for the one before; unless every record was written
-# (none had been recorded meanwhile), nothing else is. An edge whose stored names differ from ours (a hash
-# collision) is not updated, and the counts returned tell. Last, it releases the keys' locks: a request
-# that takes one before this commits finds the record once its own write has waited for ours.
-POSTGRESQL_WRITE = """
-WITH batch AS (
+@dataclass(frozen=True)
+class Fold:
+    """What one fold of staged batches did (PostgreSQL)."""
+
+    batches: int  # staged batches folded
+    edges: int  # edges written (inserted or added to)
+    collisions: int  # paths left out because another path has their path hash (see `path_hash`)
+
+
+# --- PostgreSQL: stage, then fold -----------------------------------------------------------------------------
+
+# Staging: one statement, one round trip. With an Idempotency-Key, it takes the key's advisory lock (if
+# another request holds it, nothing else happens: "in progress") and reads the answer stored under the key
+# (if there is one, nothing else happens: the retry gets it). Otherwise it stores the key's answer (unless
+# another request recorded the key after this statement began: then nothing at all) and the batch, folded
+# per path and day, as one row of arrays in drift_stagedbatch; it says how many other batches are waiting
+# and how long the oldest has; last, it lets the key's lock go. A request that takes the lock before this
+# commits and finds no answer yet is caught by its own insert, which waits for ours.
+# The row holds two sets of arrays: per path, its hash, its five names joined by \x1f (which no name may
+# contain), its count, first and last seen, and longest credential lifetime; per path and day, the path's
+# hash, the day and the count.
+POSTGRESQL_STAGE = """
+WITH claim AS (
+    SELECT lock_key, pg_try_advisory_lock(lock_key) AS held FROM unnest(%b::bigint[]) AS lock_key
+), earlier AS (
+    SELECT earlier.body_sha256, earlier.status_code, earlier.response::text AS response
+    FROM drift_ingestbatch AS earlier
+    WHERE (SELECT bool_and(held) FROM claim) AND earlier.token_id = %b::bigint AND earlier.idempotency_key = %b::text
+), go AS (
+    SELECT (SELECT bool_and(held) FROM claim) IS NOT FALSE AND NOT EXISTS (SELECT FROM earlier) AS go
+), batch AS (
     INSERT INTO drift_ingestbatch (token_id, idempotency_key, body_sha256, status_code, response, received_at)
     SELECT token_id, idempotency_key, body_sha256, status_code, response::jsonb, now()
     FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::bigint[], %b::text[])
         AS record (token_id, idempotency_key, body_sha256, status_code, response)
+    WHERE (SELECT go FROM go)
     ON CONFLICT (token_id, idempotency_key) DO NOTHING
     RETURNING 1
 ), recorded AS (
     SELECT count(*) = %b::bigint AS every_record FROM batch
+), staged AS (
+    INSERT INTO drift_stagedbatch
+        (received_at, feature_keys, path_hash, names, n, first_seen, last_seen, ttl, day_path_hash, "day", day_n)
+    SELECT now(), %b::text[], %b::bigint[], %b::text[], %b::bigint[], %b::timestamptz[], %b::timestamptz[],
+           %b::bigint[], %b::bigint[], %b::date[], %b::bigint[]
+    WHERE (SELECT go FROM go) AND (SELECT every_record FROM recorded) AND %b::boolean
+    RETURNING 1
+), waiting AS (
+    -- Other batches staged, and of those, the ones no running fold is taking yet (it sets their xmax).
+    SELECT count(*) AS batches, count(*) FILTER (WHERE xmax = '0'::xid) AS unclaimed,
+           coalesce(extract(epoch FROM clock_timestamp() - min(received_at) FILTER (WHERE xmax = '0'::xid)), 0)
+               AS unclaimed_age
+    FROM drift_stagedbatch
+)
+SELECT (SELECT bool_and(held) FROM claim) IS NOT FALSE, earlier.body_sha256, earlier.status_code, earlier.response,
+       (SELECT count(*) FROM batch), (SELECT count(*) FROM staged), waiting.batches, waiting.unclaimed,
+       waiting.unclaimed_age::float8, (SELECT pg_advisory_unlock(lock_key) FROM claim WHERE held)
+FROM waiting LEFT JOIN earlier ON true
+"""
+
+# Folding: every staged batch visible now, in one statement and one transaction, in the order rows are
+# locked: the staged rows (deleted as they are read, so each is folded exactly once however many folds
+# run); the features marked for drift evaluation (before any edge is locked: a mark may wait for an
+# evaluation that holds its key); the edges, by path hash in hash order; then the days, joined to the
+# edges' ids. A path whose staged names disagree, or disagree with its stored edge, shares its hash with
+# another path: it is left out and counted (`Fold.collisions`) rather than added to the wrong edge. Folds
+# take turns by an advisory lock: `{lock}` tries it (and gives up when a fold is running) or waits for it.
+POSTGRESQL_FOLD = """
+WITH fold_lock AS (
+    SELECT {lock} AS held
+), staged AS (
+    DELETE FROM drift_stagedbatch WHERE (SELECT held FROM fold_lock)
+    RETURNING feature_keys, path_hash, names, n, first_seen, last_seen, ttl, day_path_hash, "day", day_n
+), path AS (
+    SELECT path_hash, names, sum(n) AS n, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+           max(ttl) AS ttl, count(*) OVER (PARTITION BY path_hash) = 1 AS one_path
+    FROM (
+        SELECT unnest(path_hash) AS path_hash, unnest(names) AS names, unnest(n) AS n,
+               unnest(first_seen) AS first_seen, unnest(last_seen) AS last_seen, unnest(ttl) AS ttl
+        FROM staged
+    ) AS path_row
+    GROUP BY path_hash, names
 ), pending AS (
     INSERT INTO drift_driftpending (feature_key, since)
-    SELECT feature_key, now() FROM unnest(%b::text[]) AS feature_key
-    WHERE (SELECT every_record FROM recorded)
+    SELECT feature_key, now() FROM (SELECT DISTINCT unnest(feature_keys) AS feature_key FROM staged) AS marked
     ORDER BY feature_key
     ON CONFLICT (feature_key) DO NOTHING
     RETURNING 1
@@ -475,12 +597,10 @@ WITH batch AS (
     INSERT INTO drift_observededge AS observed_edge
         (path_hash, feature_key, service_identity, signal, destination, environment,
          "count", first_seen, last_seen, max_credential_ttl_seconds)
-    SELECT * FROM unnest(
-        %b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],
-        %b::bigint[], %b::timestamptz[], %b::timestamptz[], %b::bigint[]
-    ) AS source (path_hash, feature_key, service_identity, signal, destination, environment,
-                 n, first_seen, last_seen, max_credential_ttl_seconds)
-    WHERE (SELECT every_record FROM recorded) AND (SELECT count(*) FROM pending) >= 0
+    SELECT path_hash, split_part(names, E'\\x1f', 1), split_part(names, E'\\x1f', 2), split_part(names, E'\\x1f', 3),
+           split_part(names, E'\\x1f', 4), split_part(names, E'\\x1f', 5), n, first_seen, last_seen, ttl
+    FROM path
+    WHERE one_path AND (SELECT count(*) FROM pending) >= 0
     ORDER BY path_hash
     ON CONFLICT (path_hash) DO UPDATE SET
         "count" = observed_edge."count" + EXCLUDED."count",
@@ -496,24 +616,30 @@ WITH batch AS (
 ), day AS (
     INSERT INTO drift_observedday AS observed_day (edge_id, "day", "count")
     SELECT edge.id, day_count.on_day, day_count.n
-    FROM unnest(%b::bigint[], %b::date[], %b::bigint[]) AS day_count (path_hash, on_day, n)
+    FROM (
+        SELECT path_hash, on_day, sum(n) AS n
+        FROM (SELECT unnest(day_path_hash) AS path_hash, unnest("day") AS on_day, unnest(day_n) AS n FROM staged)
+            AS day_row
+        GROUP BY path_hash, on_day
+    ) AS day_count
     JOIN edge USING (path_hash)
     ORDER BY edge.id, day_count.on_day
     ON CONFLICT (edge_id, "day") DO UPDATE SET "count" = observed_day."count" + EXCLUDED."count"
 )
-SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM edge),
-       (SELECT pg_advisory_unlock(lock_key) FROM unnest(%b::bigint[]) AS lock_key)
+SELECT (SELECT held FROM fold_lock), (SELECT count(*) FROM staged), (SELECT count(DISTINCT path_hash) FROM path),
+       (SELECT count(*) FROM edge)
 """
+FOLD_NOW = POSTGRESQL_FOLD.format(lock="pg_try_advisory_xact_lock(%(lock)s)")
+FOLD_AFTER_OTHERS = POSTGRESQL_FOLD.format(lock="pg_advisory_xact_lock(%(lock)s) IS NOT NULL")
+FOLD_LOCK_KEY = int.from_bytes(b"driftfld", "big", signed=True)
 
-# Take the key's lock and read its stored answer, in one round trip. The lock lets a concurrent request
-# with the same key answer "in progress" at once. It is session-level, so that no transaction stays open
-# between this and the write statement, which releases it (or `_release_key`, if that never runs). A key
-# recorded between this read and our write is caught by the write.
-POSTGRESQL_CLAIM_KEY = """
-SELECT pg_try_advisory_lock(%s), earlier.body_sha256, earlier.status_code, earlier.response::text
-FROM (SELECT) AS one
-LEFT JOIN drift_ingestbatch AS earlier ON earlier.token_id = %s AND earlier.idempotency_key = %s
-"""
+# A batch staged when none waits is folded by its own request at once: at ordinary rates nothing waits at
+# all, and a client reading after its answer finds its counts. A batch staged while others wait is left to
+# the process's folding thread, which folds once this many wait or the oldest has waited this long. Per
+# batch a fold of 128 costs the server ~0.65 ms of CPU, of 64 ~0.95, of 16 ~1.75, of one ~5 (benchmark
+# workload); more would save little and make the freshest counts lag further behind.
+FOLD_AT_BATCHES = 128
+FOLD_AFTER_SECONDS = 1.0
 
 # An advisory lock on a bigint shows in pg_locks as its high and low 32 bits (classid, objid).
 POSTGRESQL_RELEASE_KEY = """
@@ -549,10 +675,9 @@ ON CONFLICT (edge_id, "day") DO UPDATE SET "count" = drift_observedday."count" +
 
 
 # PostgreSQL binary arrays, encoded by hand. psycopg dumps a list element by element in Python (~0.25 µs
-# each here): a batch's ~6,000 elements took ~1.4 ms. Here a path's six array elements are encoded once
-# per process, and a batch's arrays are joined bytes: the write's Python side went from ~2.2 to ~1.5 ms.
-# The format is array_recv's: number of dimensions, has-null flag, element type, length and lower bound,
-# then each element as (length, bytes).
+# each here): a batch's ~4,000 elements took ~1 ms. Here a path's hash and names are encoded once per
+# process, and a batch's arrays are joined bytes. The format is array_recv's: number of dimensions,
+# has-null flag, element type, length and lower bound, then each element as (length, bytes).
 _ARRAY_HEADER = struct.Struct(">iiiii")
 _EMPTY_ARRAY = struct.Struct(">iii")
 _LENGTH = struct.Struct(">i")
@@ -561,7 +686,6 @@ _INT4 = struct.Struct(">ii")
 _NULL = _LENGTH.pack(-1)
 _PG_EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 _PG_EPOCH_DAY = datetime.date(2000, 1, 1).toordinal()
-_MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 class PgArray(bytes):
@@ -612,16 +736,23 @@ def _pg_array_dumper() -> type:
 
 
 @lru_cache(maxsize=65_536)
-def _path_elements(path: tuple) -> tuple[int, bytes, bytes, bytes, bytes, bytes, bytes]:
-    """A path's hash, then its hash and five names as array elements: encoded once per process."""
-    key = path_hash(*path)
-    names = [name.encode() for name in path]
-    return key, _INT8.pack(8, key), *(_LENGTH.pack(len(name)) + name for name in names)
+def _path_elements(path: tuple) -> tuple[bytes, bytes]:
+    """A path's hash and its joined names as array elements: encoded once per process."""
+    names = "\x1f".join(path).encode()
+    return _INT8.pack(8, path_hash(*path)), _LENGTH.pack(len(names)) + names
 
 
-@lru_cache(maxsize=1024)
+_date_elements: dict[datetime.date, bytes] = {}
+_SMALL_COUNTS = [_INT8.pack(8, count) for count in range(256)]  # most counts are 1: encoded once
+
+
 def _date_element(day: datetime.date) -> bytes:
-    return _INT4.pack(4, day.toordinal() - _PG_EPOCH_DAY)
+    element = _date_elements.get(day)
+    if element is None:
+        if len(_date_elements) > 4096:
+            _date_elements.clear()
+        element = _date_elements[day] = _INT4.pack(4, day.toordinal() - _PG_EPOCH_DAY)
+    return element
 
 
 def _text(value: str) -> bytes:
@@ -629,82 +760,181 @@ def _text(value: str) -> bytes:
     return _LENGTH.pack(len(encoded)) + encoded
 
 
-# The arrays of a path's elements, after its hash: the hash, then the five names.
-_PATH_ARRAYS = (Int8Array, TextArray, TextArray, TextArray, TextArray, TextArray)
+def _staged_arrays(write: BatchWrite) -> list:
+    """The batch as the arrays of one drift_stagedbatch row: per path, then per path and day."""
+    hashes, names, counts, firsts, lasts, ttls = [], [], [], [], [], []
+    day_hashes, days, day_counts = [], [], []
+    small, pack, null = _SMALL_COUNTS, _INT8.pack, _NULL
+    for path, (count, first, last, ttl, by_day) in write.edges.items():
+        hash_element, names_element = _path_elements(path)
+        hashes.append(hash_element)
+        names.append(names_element)
+        counts.append(small[count] if count < 256 else pack(8, count))
+        since = first - _PG_EPOCH  # microseconds from the timedelta's fields: faster than dividing it
+        firsts.append(pack(8, (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds))
+        since = last - _PG_EPOCH
+        lasts.append(pack(8, (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds))
+        ttls.append(null if ttl is None else pack(8, ttl))
+        for day, day_count in by_day.items():
+            day_hashes.append(hash_element)
+            days.append(_date_element(day))
+            day_counts.append(small[day_count] if day_count < 256 else pack(8, day_count))
+    return [
+        TextArray.of([_text(key) for key in write.feature_keys]),
+        Int8Array.of(hashes),
+        TextArray.of(names),
+        Int8Array.of(counts),
+        TimestamptzArray.of(firsts),
+        TimestamptzArray.of(lasts),
+        Int8Array.of(ttls, has_null=null in ttls),
+        Int8Array.of(day_hashes),
+        DateArray.of(days),
+        Int8Array.of(day_counts),
+    ]
 
 
-def _upsert_postgresql(write: BatchWrite) -> None:
-    """Write records, drift marks, edges and days in one statement (see POSTGRESQL_WRITE)."""
+_knows_arrays: weakref.WeakSet = weakref.WeakSet()  # psycopg connections our array dumper is registered on
+
+
+def _postgresql_cursor():
+    """A psycopg cursor on Django's connection that binds server-side, with our binary arrays, and can
+    run prepared statements (`execute(…, prepare=True)`).
+
+    Django's cursors bind client-side, spelling every array element into the SQL text: that took a third
+    of the time. Django also turns psycopg's prepared statements off (prepare_threshold None), and the
+    staging and folding statements spent more of the server's time being parsed and planned than run;
+    so they are prepared by name, once per connection. The threshold set here never triggers by itself:
+    nothing else is prepared (Django's own cursors cannot be).
+    """
     import psycopg
 
-    rows = sorted(zip(map(_path_elements, write.edges), write.edges.values(), strict=True), key=itemgetter(0))
-    elements = [row[0] for row in rows]
-    edges = [row[1] for row in rows]
-    days = [
-        (element[1], day, count)
-        for element, edge in zip(elements, edges, strict=True)
-        for day, count in edge[4].items()
-    ]
-    ttls = [_NULL if edge[3] is None else _INT8.pack(8, edge[3]) for edge in edges]
-    records = [write.record] if write.record else []
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw not in _knows_arrays:
+        raw.adapters.register_dumper(PgArray, _pg_array_dumper())
+        if raw.prepare_threshold is None:
+            raw.prepare_threshold = 2**31
+        _knows_arrays.add(raw)
+    return psycopg.Cursor(raw)
+
+
+@dataclass(frozen=True)
+class Staged:
+    staged: bool  # the batch's row was written
+    others: int  # other batches staged, whether or not a running fold is taking them
+    unclaimed: int  # other batches staged that no running fold is taking
+    unclaimed_seconds: float  # how long the oldest of those has waited
+
+
+def _stage_postgresql(write: BatchWrite) -> Staged | IngestBatch:
+    """Store the record and the staged batch, or return the batch already recorded under the key (see
+    POSTGRESQL_STAGE); raises KeyInProgress or KeyRecordedMeanwhile when nothing was written."""
+    record = write.record
+    records = [record] if record else []
     parameters = [
+        Int8Array.of([_INT8.pack(8, record.lock_key) for record in records]),
+        record.token_id if record else None,
+        record.idempotency_key if record else None,
         Int8Array.of([_INT8.pack(8, record.token_id) for record in records]),
         TextArray.of([_text(record.idempotency_key) for record in records]),
         TextArray.of([_text(record.body_sha256) for record in records]),
         Int8Array.of([_INT8.pack(8, record.status_code) for record in records]),
         TextArray.of([_text(orjson.dumps(record.response).decode()) for record in records]),
         len(records),
-        TextArray.of([_text(key) for key in write.feature_keys]),
-        *(cls.of(list(map(itemgetter(column), elements))) for column, cls in enumerate(_PATH_ARRAYS, start=1)),
-        Int8Array.of([_INT8.pack(8, edge[0]) for edge in edges]),
-        TimestamptzArray.of([_INT8.pack(8, (edge[1] - _PG_EPOCH) // _MICROSECOND) for edge in edges]),
-        TimestamptzArray.of([_INT8.pack(8, (edge[2] - _PG_EPOCH) // _MICROSECOND) for edge in edges]),
-        Int8Array.of(ttls, has_null=_NULL in ttls),
-        Int8Array.of([day[0] for day in days]),
-        DateArray.of([_date_element(day[1]) for day in days]),
-        Int8Array.of([_INT8.pack(8, day[2]) for day in days]),
-        Int8Array.of([_INT8.pack(8, record.lock_key) for record in records]),
+        *_staged_arrays(write),
+        bool(write.edges),
     ]
-    # Server-side binding with binary parameters (%b): each array goes as one value. Django's cursors bind
-    # client-side, spelling every element into the SQL text: that took a third of the time.
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.adapters.register_dumper(PgArray, _pg_array_dumper())
-        cursor.execute(POSTGRESQL_WRITE, parameters)
-        recorded, written, _released = cursor.fetchone()
-    if recorded != len(records):
-        raise KeyRecordedMeanwhile
-    if written != len(rows):
-        raise PathHashCollision(f"{len(rows) - written} path(s) share a path hash with another path.")
-
-
-def _upsert_sqlite(write: BatchWrite) -> None:
-    """Write the edges and days (the records and drift marks go by the ORM)."""
-    # Stored as Django stores them (naive UTC text), so min()/max() compare like for like.
-    moment, date = connection.ops.adapt_datetimefield_value, connection.ops.adapt_datefield_value
-    edge_rows, day_rows = [], []
-    for path in sorted(write.edges, key=lambda path: path_hash(*path)):
-        count, first, last, ttl, days = write.edges[path]
-        key = path_hash(*path)
-        edge_rows.append((key, *path, count, moment(first), moment(last), ttl))
-        day_rows.extend((key, date(day), day_count) for day, day_count in sorted(days.items()))
-    with connection.cursor() as cursor:
-        cursor.executemany(SQLITE_EDGES, edge_rows)
-        if cursor.rowcount != len(edge_rows):
-            raise PathHashCollision(f"{len(edge_rows) - cursor.rowcount} path(s) share a path hash.")
-        cursor.executemany(SQLITE_DAYS, day_rows)
-
-
-def _claim_key(record: BatchRecord) -> IngestBatch | None:
-    """Take the key's lock (or raise KeyInProgress) and return the batch already recorded under it."""
-    with connection.cursor() as cursor:
-        cursor.execute(POSTGRESQL_CLAIM_KEY, [record.lock_key, record.token_id, record.idempotency_key])
-        claimed, body_sha256, status_code, response = cursor.fetchone()
+    with connection.wrap_database_errors, _postgresql_cursor() as cursor:
+        cursor.execute(POSTGRESQL_STAGE, parameters, prepare=True)
+        (claimed, body_sha256, status_code, response, recorded, staged, others, unclaimed, unclaimed_seconds, _) = (
+            cursor.fetchone()
+        )
     if not claimed:
         raise KeyInProgress
-    if body_sha256 is None:
+    if body_sha256 is not None:
+        return IngestBatch(body_sha256=body_sha256, status_code=status_code, response=orjson.loads(response))
+    if recorded != len(records):
+        raise KeyRecordedMeanwhile
+    return Staged(bool(staged), others, unclaimed, unclaimed_seconds)
+
+
+def fold_staged_observations(*, wait: bool = False) -> Fold | None:
+    """Add the staged batches to the observed edges and daily counts, and mark their features for drift
+    evaluation (PostgreSQL). None when another fold is running (unless `wait`: then after it)."""
+    if connection.vendor != "postgresql":
+        return Fold(0, 0, 0)  # SQLite writes edges and days directly: nothing is ever staged
+    with (
+        transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext(),
+        connection.wrap_database_errors,
+        _postgresql_cursor() as cursor,
+    ):
+        cursor.execute(FOLD_AFTER_OTHERS if wait else FOLD_NOW, {"lock": FOLD_LOCK_KEY}, prepare=True)
+        held, batches, paths, edges = cursor.fetchone()
+    if not held:
         return None
-    return IngestBatch(body_sha256=body_sha256, status_code=status_code, response=orjson.loads(response))
+    fold = Fold(batches, edges, paths - edges)
+    if fold.collisions:
+        logger.error(
+            "%d observed path(s) share a 64-bit path hash with another path; their counts were left out.",
+            fold.collisions,
+        )
+    if batches:
+        transaction.on_commit(scheduling.schedule_pending_evaluation)
+    return fold
+
+
+class _Folder:
+    """This process's folding thread: it folds when a request asks it to (enough batches wait), or when
+    the batches this process left waiting have waited FOLD_AFTER_SECONDS, so that the last ones before a
+    quiet spell are folded too. It waits on PostgreSQL, not on the GIL: the process serves requests
+    meanwhile. Should the process die first, its batches wait for the next fold, in whichever process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._due: float | None = None  # when to fold next (time.monotonic()), if anything is owed
+        self._thread: threading.Thread | None = None
+
+    def forget(self) -> None:
+        """Start afresh (in a forked child: the parent's thread is not there, its lock may look held)."""
+        self.__init__()
+
+    def fold(self, *, now: bool) -> None:
+        """Fold now (in this thread's stead) or within FOLD_AFTER_SECONDS, whichever is sooner."""
+        due = time.monotonic() + (0.0 if now else FOLD_AFTER_SECONDS)
+        with self._lock:
+            if self._due is None or due < self._due:
+                self._due = due
+                self._wake.set()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="drift-fold", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                wait = None if self._due is None else self._due - time.monotonic()
+                if wait is not None and wait <= 0:
+                    self._due = None
+            if wait is None or wait > 0:
+                self._wake.wait(wait)
+                self._wake.clear()
+                continue
+            try:
+                if fold_staged_observations() is None:
+                    self.fold(now=False)  # another process is folding, and may have begun before ours came
+            except Exception:
+                logger.exception("Folding staged observations failed; retrying in %s s.", FOLD_AFTER_SECONDS)
+                connection.close()
+                self.fold(now=False)
+            with self._lock:
+                idle = self._due is None
+            if idle:
+                connection.close()  # this thread's own connection: held only while folds keep coming
+
+
+_folder = _Folder()
+os.register_at_fork(after_in_child=_folder.forget)
 
 
 def _release_key(record: BatchRecord) -> None:
@@ -714,34 +944,39 @@ def _release_key(record: BatchRecord) -> None:
 
 
 def _write_postgresql(write: BatchWrite) -> IngestBatch | None:
-    """Write the batch, or return the batch already recorded under its key (then nothing is written).
+    """Stage the batch, then fold it now or leave it to a fold soon; or return the batch already recorded
+    under its key (then nothing is written).
 
-    The write is one statement and, in autocommit, its own transaction: the edge rows it locks are let go
-    as it ends, not when this thread next gets the GIL to send COMMIT. (Under load that took longer than
-    the statement itself, and every other batch touching a hot edge waited for it.)
+    The staging statement is its own transaction (autocommit) and touches no row another batch touches, so
+    concurrent batches never wait for each other; the fold, which does, runs one at a time.
     """
-    record = write.record
-    if record is not None and (earlier := _claim_key(record)) is not None:
-        _release_key(record)
-        return earlier
     try:
         # Inside a caller's transaction (tests), a savepoint keeps a failed statement from leaving that
         # transaction unable to release the key.
         with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-            _upsert_postgresql(write)  # releases the key's lock, when it gets that far
+            staged = _stage_postgresql(write)  # releases the key's lock, when it gets that far
     except BaseException:
-        if record is not None:
+        if write.record is not None:
             with contextlib.suppress(DatabaseError):  # a session that is gone holds no lock either
-                _release_key(record)
+                _release_key(write.record)
         raise
-    if write.edges:
-        transaction.on_commit(scheduling.schedule_pending_evaluation)
+    if isinstance(staged, IngestBatch):
+        return staged
+    if not staged.staged:
+        return None
+    if staged.others == 0 and fold_staged_observations() is not None:
+        return None  # no other batch was there: folded at once, so the answer finds its counts in place
+    # Others are there (waiting, or being folded by a fold that began before this batch was staged): the
+    # process's folding thread takes the waiting ones together, now if enough have gathered, else shortly.
+    now = staged.unclaimed + 1 >= FOLD_AT_BATCHES or staged.unclaimed_seconds >= FOLD_AFTER_SECONDS
+    _folder.fold(now=now)
     return None
 
 
 @transaction.atomic
 def _write_sqlite(write: BatchWrite) -> IngestBatch | None:
-    """As `_write_postgresql`, with the ORM (SQLite serialises writers by itself: no lock is needed)."""
+    """Record the batch and write its edges and days directly, with the ORM's connection (SQLite
+    serialises writers by itself: there is nothing to coalesce and no lock is needed)."""
     if (record := write.record) is not None:
         earlier = IngestBatch.objects.filter(token_id=record.token_id, idempotency_key=record.idempotency_key).first()
         if earlier is not None:
@@ -760,6 +995,23 @@ def _write_sqlite(write: BatchWrite) -> IngestBatch | None:
         _upsert_sqlite(write)
         scheduling.request_drift_evaluation(write.feature_keys)
     return None
+
+
+def _upsert_sqlite(write: BatchWrite) -> None:
+    """Write the edges and days (the records and drift marks go by the ORM)."""
+    # Stored as Django stores them (naive UTC text), so min()/max() compare like for like.
+    moment, date = connection.ops.adapt_datetimefield_value, connection.ops.adapt_datefield_value
+    edge_rows, day_rows = [], []
+    for path in sorted(write.edges, key=lambda path: path_hash(*path)):
+        count, first, last, ttl, days = write.edges[path]
+        key = path_hash(*path)
+        edge_rows.append((key, *path, count, moment(first), moment(last), ttl))
+        day_rows.extend((key, date(day), day_count) for day, day_count in sorted(days.items()))
+    with connection.cursor() as cursor:
+        cursor.executemany(SQLITE_EDGES, edge_rows)
+        if cursor.rowcount != len(edge_rows):
+            raise PathHashCollision(f"{len(edge_rows) - cursor.rowcount} path(s) share a path hash.")
+        cursor.executemany(SQLITE_DAYS, day_rows)
 
 
 def _earlier_answer(earlier: IngestBatch, body_sha256: str) -> IngestOutcome:
@@ -810,10 +1062,11 @@ def ingest_observations(
         detail = f"A batch holds at most {limit} observations; this one has {len(items)}. Send smaller batches."
         return IngestOutcome(413, {"error": Refusal.TOO_LARGE, "detail": detail})
 
-    folded = _validate_and_fold(items, timezone.now(), track_features=token_team_ids(token) is not None)
+    team_ids = token_team_ids(token)
+    folded = _validate_and_fold(items, timezone.now(), track_features=team_ids is not None)
     if folded.end_user:
         return _refuse_end_user_data(folded.end_user)
-    _drop_foreign_features(token, folded)
+    _drop_foreign_features(team_ids, folded)
     body = {
         "accepted": folded.accepted,
         "rejected": [{"index": index, "reason": reason} for index, reason in folded.rejected],

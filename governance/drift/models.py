@@ -113,3 +113,18 @@ class DriftPending(models.Model):
 
     def __str__(self) -> str:
         return self.feature_key
+
+
+class StagedBatch(models.Model):
+    """An accepted batch waiting to be added to the edges and days, already folded per path and day
+    (PostgreSQL only); `governance.drift.ingest` writes it and folds it, and says why.
+
+    On PostgreSQL the table also has array columns (one element per path, or per path and day) that only
+    that module's SQL writes and reads: arrays have no portable field, so migration 0003 adds them there.
+    On SQLite ingestion writes edges directly and the table stays empty.
+    """
+
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"staged batch {self.pk} ({self.received_at:%Y-%m-%d %H:%M:%S})"

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from governance.celery import idempotent_task
 from governance.drift.evaluate import evaluate_drift
+from governance.drift.ingest import fold_staged_observations
 from governance.drift.maintenance import ingest_batches_expire
 from governance.drift.scheduling import claim_pending
 
@@ -26,8 +27,10 @@ def evaluate_pending_drift() -> int:
 
     The keys are claimed in the same transaction as the evaluation's writes: if the evaluation fails or
     its worker dies, the claim is rolled back with it and the keys are pending again for the retry or
-    the redelivered message. (Ingestion marking a key being evaluated waits for that commit.)
+    the redelivered message. (Ingestion marking a key being evaluated waits for that commit.) Batches
+    still staged (say, by a web process that died before folding them) are folded first.
     """
+    fold_staged_observations(wait=True)
     with transaction.atomic():
         keys = claim_pending()
         if keys:
@@ -37,7 +40,9 @@ def evaluate_pending_drift() -> int:
 
 @shared_task(**idempotent_task(soft_time_limit=15 * 60))
 def sweep_drift() -> dict:
-    """Periodic: evaluate every feature and every observed key (resolves stale paths, unused signals)."""
+    """Periodic: evaluate every feature and every observed key (resolves stale paths, unused signals),
+    after folding whatever ingestion left staged."""
+    fold_staged_observations(wait=True)
     result = evaluate_drift(None)
     return result.as_dict()
 

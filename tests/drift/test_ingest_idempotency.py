@@ -1,14 +1,10 @@
 """An Idempotency-Key makes a retried batch count once: the same key and body get the stored answer,
-the same key with another body is refused, and two concurrent requests with one key write once."""
-
-import threading
+the same key with another body is refused. (Two concurrent requests with one key, and the same promises
+on /v1/traces: tests/drift/test_ingest_limits.py.)"""
 
 import orjson
 import pytest
-from django.db import connection
-from django.test import Client
 
-from governance.drift import ingest, scheduling
 from governance.drift.models import IngestBatch, ObservedDay, ObservedEdge
 
 URL = "/api/v1/observations"
@@ -90,48 +86,3 @@ def test_an_overlong_key_is_malformed(client, auth, observation):
 
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["detail"]
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
-def test_two_concurrent_requests_with_one_key_write_once_and_one_is_told_in_progress(
-    shipper, auth, observation, monkeypatch
-):
-    batch = [observation(count=5)]
-    first_is_writing, second_has_answered = threading.Event(), threading.Event()
-    upsert = ingest._upsert_postgresql
-
-    def slow_upsert(edges):
-        # Hold the first request inside its transaction until the second one has its answer.
-        first_is_writing.set()
-        second_has_answered.wait(timeout=10)
-        upsert(edges)
-
-    monkeypatch.setattr(ingest, "_upsert_postgresql", slow_upsert)
-    monkeypatch.setattr(scheduling, "schedule_pending_evaluation", lambda: None)
-    answers: dict[str, object] = {}
-
-    def send(name: str) -> None:
-        try:
-            answers[name] = post(Client(), batch, auth)
-        except BaseException as failure:  # reported by the assertions below
-            answers[name] = failure
-        finally:
-            if name == "second":
-                second_has_answered.set()
-            connection.close()
-
-    first = threading.Thread(target=send, args=("first",))
-    first.start()
-    assert first_is_writing.wait(timeout=10)
-    second = threading.Thread(target=send, args=("second",))
-    second.start()
-    second.join(timeout=15)
-    first.join(timeout=15)
-
-    assert answers["first"].status_code == 200
-    assert answers["second"].status_code == 409
-    assert answers["second"].json()["error"] == "in_progress"
-    assert ObservedEdge.objects.get().count == 5
-    assert IngestBatch.objects.count() == 1

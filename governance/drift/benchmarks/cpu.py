@@ -42,11 +42,12 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def _sessions() -> list[int]:
-    """The other sessions on the current database (the servers' connections)."""
+def _sessions(*, ours: bool) -> list[int]:
+    """The sessions on the current database: the servers' connections, and ours if asked."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND (%s OR pid <> pg_backend_pid())",
+            [ours],
         )
         return [pid for (pid,) in cursor.fetchall()]
 
@@ -57,15 +58,18 @@ def _clients() -> float:
 
 
 class CpuMeter:
-    """`meter = CpuMeter(server_pid)`, run the load, then `meter.per_batch(batches)`."""
+    """`meter = CpuMeter(server_pid)`, run the load, then `meter.per_batch(batches)`. With
+    `our_session=True` the caller's own database session counts too (the ingestion benchmark folds the
+    batches still waiting after the last answer there: part of the work measured)."""
 
     available = Path("/proc/self/stat").exists()
 
-    def __init__(self, server_pid: int):
+    def __init__(self, server_pid: int, *, our_session: bool = False):
         if not self.available:
             return
+        self.our_session = our_session
         self.workers = {pid: _seconds(pid) for pid in _children(server_pid)}
-        self.sessions = {pid: _seconds(pid) for pid in _sessions()}
+        self.sessions = {pid: _seconds(pid) for pid in _sessions(ours=our_session)}
         self.clients = _clients()
 
     def per_batch(self, batches: int) -> CpuPerBatch | None:
@@ -74,6 +78,6 @@ class CpuMeter:
         if not self.available:
             return None
         workers = sum(_seconds(pid) - start for pid, start in self.workers.items())
-        sessions = sum(_seconds(pid) - self.sessions.get(pid, 0.0) for pid in _sessions())
+        sessions = sum(_seconds(pid) - self.sessions.get(pid, 0.0) for pid in _sessions(ours=self.our_session))
         clients = _clients() - self.clients
         return CpuPerBatch(*(seconds * 1000 / batches for seconds in (workers, sessions, clients)))

@@ -20,7 +20,13 @@ import psycopg
 from django.db import connection, connections
 
 BENCH_DATABASE = "governance_bench"
-DRIFT_TABLES = ("drift_observedday", "drift_observededge", "drift_ingestbatch", "drift_driftpending")
+DRIFT_TABLES = (
+    "drift_observedday",
+    "drift_observededge",
+    "drift_ingestbatch",
+    "drift_driftpending",
+    "drift_stagedbatch",
+)
 
 
 class NotPostgreSQL(Exception):
@@ -94,6 +100,7 @@ class Totals:
     days_count: int = 0
     batches: int = 0
     pending: int = 0
+    staged: int = 0  # batches accepted but not yet folded into edges and days
 
 
 def drift_totals() -> Totals:
@@ -103,7 +110,8 @@ def drift_totals() -> Totals:
                       (SELECT coalesce(sum("count"), 0) FROM drift_observededge),
                       (SELECT coalesce(sum("count"), 0) FROM drift_observedday),
                       (SELECT count(*) FROM drift_ingestbatch),
-                      (SELECT count(*) FROM drift_driftpending)"""
+                      (SELECT count(*) FROM drift_driftpending),
+                      (SELECT count(*) FROM drift_stagedbatch)"""
         )
         return Totals(*cursor.fetchone())
 

@@ -23,16 +23,17 @@ TIMEOUT_SECONDS = 120
 class LoadResult:
     """What one run of all batches through one endpoint did."""
 
-    seconds: float
+    seconds: float  # from the first send to the last answer
     events: int
     accepted: int
     statuses: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     cpu: CpuPerBatch | None = None  # filled in by the caller, who knows the servers
+    settle_seconds: float = 0.0  # after the last answer, until what was accepted is all in its tables
 
     @property
     def events_per_second(self) -> float:
-        return self.events / self.seconds
+        return self.events / (self.seconds + self.settle_seconds)
 
     @property
     def ok(self) -> bool:
