@@ -5,8 +5,7 @@ refusal of secret-shaped values in any text) and end as the admin's do, with `ca
 `catalogue_entry_deleted`: every change is audited, and versions in review that use the entry are
 re-checked. Identities hold a *reference* to where their secret lives, never a secret.
 
-Tokens need the scope `catalogue:write` for these writes. It is not among the scopes a token can be
-issued with today, so catalogue writes are made in a browser session (or the admin) until it is.
+Tokens need the scope `catalogue:write` for these writes, which only administrators may put on a token.
 """
 
 from __future__ import annotations
@@ -29,10 +28,10 @@ from features.choices import IdentityKind, IdentityStatus, Sensitivity, SignalCa
 from features.models import ServiceIdentity, Signal
 from features.secrets import secret_kind, secret_refusal
 from features.services import NotAllowed, catalogue_entry_deleted, catalogue_entry_saved
-from governance.accounts.models import Team
+from governance.accounts.models import Team, TokenScope
 from governance.api.docs import error_response
 
-CATALOGUE_WRITE = "catalogue:write"
+CATALOGUE_WRITE = TokenScope.CATALOGUE_WRITE
 DESCRIPTION_MAX = 5000
 SCOPE_MAX = 200
 SCOPES_MAX = 100

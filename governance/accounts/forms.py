@@ -16,7 +16,7 @@ from django.utils import timezone
 from governance.accounts import lockout
 from governance.accounts.addresses import client_address
 from governance.accounts.models import Team, TokenScope
-from governance.accounts.tokens import max_lifetime_days
+from governance.accounts.tokens import issuable_scopes, limited_to_own_teams, max_lifetime_days
 
 LOCKED_OUT_MESSAGE = (
     "Too many failed logins for this username from your address. Logins for it are paused here for "
@@ -69,7 +69,7 @@ class TokenForm(forms.Form):
     )
     scopes = forms.MultipleChoiceField(
         required=False,
-        choices=TokenScope.choices,
+        choices=[],  # the scopes the issuer's role may hold: __init__
         widget=forms.CheckboxSelectMultiple,
         initial=[TokenScope.OBSERVATIONS_WRITE],
         help_text="Only what the machine needs.",
@@ -79,10 +79,13 @@ class TokenForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        offered = Team.objects.all() if user.is_administrator else user.teams.all()
+        scopes = issuable_scopes(user)
+        self.fields["scopes"].choices = [(value, label) for value, label in TokenScope.choices if value in scopes]
+        own_teams = limited_to_own_teams(user)
+        offered = user.teams.all() if own_teams else Team.objects.all()
         self.fields["teams"].choices = [(team.slug, team.name) for team in offered]
         self.fields["teams"].help_text = (
-            "Leave empty for a token that may act for any team." if user.is_administrator else "One or more of yours."
+            "One or more of yours." if own_teams else "Leave empty for a token that may act for any team."
         )
         maximum = max_lifetime_days()
         self.fields["expires_in_days"].initial = maximum

@@ -55,6 +55,7 @@ class TokenScope(models.TextChoices):
     REGISTRATIONS_WRITE = "registrations:write", "File and submit registrations"
     REVIEWS_WRITE = "reviews:write", "Take review decisions"
     EVIDENCE_READ = "evidence:read", "Export evidence"
+    CATALOGUE_WRITE = "catalogue:write", "Edit the signal catalogue and identity inventory (administrators)"
 
 
 class ApiToken(models.Model):

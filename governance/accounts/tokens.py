@@ -56,25 +56,41 @@ def max_lifetime_days() -> int:
 
 
 def can_issue_tokens(user) -> bool:
-    return user.is_administrator or (user.is_owner and user.teams.exists())
+    """Everyone who works here scripts something: owners file (for their teams, so they need one),
+    reviewers decide, auditors export evidence, administrators keep the catalogue."""
+    if user.is_owner:
+        return user.teams.exists()
+    return user.is_reviewer or user.is_auditor or user.is_administrator
+
+
+def issuable_scopes(user) -> list[str]:
+    """The scopes `user` may put on a token. A token never does more than its issuer's role allows (the
+    domain checks the role on every request); `catalogue:write` is offered to administrators alone."""
+    return [scope for scope in TokenScope.values if scope != TokenScope.CATALOGUE_WRITE or user.is_administrator]
+
+
+def limited_to_own_teams(user) -> bool:
+    """Owners' tokens act for some of their teams; the other roles already see every team."""
+    return user.is_owner and not user.is_administrator
 
 
 @transaction.atomic
 def token_issue(*, actor, name: str, scopes: list[str], teams: list[Team], expires_in_days: int) -> IssuedToken:
-    """Issue a token; owners may only issue tokens limited to their own teams."""
+    """Issue a token with scopes the actor's role may hold; owners' tokens are limited to their teams."""
     errors: dict[str, list[str]] = {}
     if not can_issue_tokens(actor):
-        raise PermissionError("Only owners and administrators issue API tokens.")
+        raise PermissionError("Owners without a team cannot issue API tokens.")
     if not name.strip():
         errors["name"] = ["Name the token after the machine that uses it, e.g. reco-otel-collector."]
     elif kind := secret_kind(name):
         errors["name"] = [secret_refusal(kind)]
-    unknown = [scope for scope in scopes if scope not in TokenScope.values]
+    offered = issuable_scopes(actor)
+    unknown = [scope for scope in scopes if scope not in offered]
     if not scopes or unknown:
-        errors["scopes"] = [f"Choose at least one scope from: {', '.join(TokenScope.values)}."]
+        errors["scopes"] = [f"Choose at least one scope from: {', '.join(offered)}."]
     if not 1 <= expires_in_days <= max_lifetime_days():
         errors["expires_in_days"] = [f"A token lives between 1 and {max_lifetime_days()} days."]
-    if not actor.is_administrator:
+    if limited_to_own_teams(actor):
         own = set(actor.teams.values_list("pk", flat=True))
         if not teams or any(team.pk not in own for team in teams):
             errors["teams"] = ["Limit the token to one or more of your teams."]

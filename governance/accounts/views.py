@@ -1,7 +1,8 @@
 """API token pages: the list, issuing one (its secret shown once), revoking one.
 
-Owners and administrators manage tokens; reviewers and auditors do not (403). An owner sees and revokes
-only the tokens they issued: anyone else's is a 404, as if it did not exist.
+Every role issues tokens for its own scripts (owners only once they are in a team); administrators see
+and revoke every token, everybody else only the ones they issued: anyone else's is a 404, as if it did
+not exist.
 """
 
 from __future__ import annotations
@@ -25,26 +26,19 @@ from governance.accounts.tokens import (
 )
 
 
-def _require_token_manager(user) -> None:
-    if not (user.is_owner or user.is_administrator):
-        raise PermissionDenied("API tokens are issued and revoked by feature owners and administrators.")
-
-
 def _require_token_issuer(user) -> None:
-    _require_token_manager(user)
     if not can_issue_tokens(user):
         raise PermissionDenied("Join a team first: an owner's token acts for the owner's teams only.")
 
 
 def tokens_visible_to(user):
-    """Administrators see every token; an owner sees the ones they issued."""
+    """Administrators see every token; everybody else the ones they issued."""
     tokens = ApiToken.objects.select_related("created_by", "revoked_by").prefetch_related("teams")
     return tokens if user.is_administrator else tokens.filter(created_by=user)
 
 
 @require_http_methods(["GET", "HEAD"])
 def list_page(request):
-    _require_token_manager(request.user)
     now = timezone.now()
     tokens = list(tokens_visible_to(request.user))
     for token in tokens:
@@ -79,7 +73,6 @@ def new_page(request):
 
 @require_POST
 def revoke(request, pk: int):
-    _require_token_manager(request.user)
     token = get_object_or_404(tokens_visible_to(request.user), pk=pk)
     if token.revoked_at is not None:
         messages.info(request, f"{token} was already revoked.")

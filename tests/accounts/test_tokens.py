@@ -94,9 +94,27 @@ def test_administrators_may_issue_a_token_for_any_team(administrator, issue):
     assert list(issued.token.teams.all()) == []
 
 
-def test_reviewers_do_not_issue_tokens(reviewer, issue):
+def test_reviewers_and_auditors_issue_tokens_for_any_team(reviewer, auditor, issue):
+    decides = issue(reviewer, scopes=[TokenScope.REVIEWS_WRITE], teams=[])
+    exports = issue(auditor, scopes=[TokenScope.EVIDENCE_READ], teams=[])
+
+    assert decides.token.scopes == [TokenScope.REVIEWS_WRITE] and not decides.token.teams.exists()
+    assert exports.token.scopes == [TokenScope.EVIDENCE_READ]
+
+
+@pytest.mark.parametrize("role", ["owner", "reviewer", "auditor"])
+def test_only_administrators_put_the_catalogue_scope_on_a_token(request, administrator, issue, role):
+    with pytest.raises(TokenRequestInvalid) as refused:
+        issue(request.getfixturevalue(role), scopes=[TokenScope.CATALOGUE_WRITE])
+
+    assert list(refused.value.errors) == ["scopes"]
+    assert issue(administrator, scopes=[TokenScope.CATALOGUE_WRITE], teams=[]).token.scopes == ["catalogue:write"]
+
+
+def test_an_owner_without_a_team_issues_no_token(owner, issue):
+    owner.teams.clear()
     with pytest.raises(PermissionError):
-        issue(reviewer)
+        issue(owner, teams=[])
 
 
 def test_a_live_token_with_the_scope_authenticates(owner, issue):

@@ -113,14 +113,14 @@ def test_an_administrator_lists_every_token(client, owner, other_owner, other_te
 
 LOGIN = 302
 PAGES = {
-    ("get", "/tokens/"): {"owner": 200, "other_owner": 200, "reviewer": 403, "auditor": 403, "administrator": 200},
-    ("get", "/tokens/new/"): {"owner": 200, "other_owner": 200, "reviewer": 403, "auditor": 403, "administrator": 200},
-    ("post", "/tokens/new/"): {"owner": 200, "other_owner": 200, "reviewer": 403, "auditor": 403, "administrator": 200},
+    ("get", "/tokens/"): {"owner": 200, "other_owner": 200, "reviewer": 200, "auditor": 200, "administrator": 200},
+    ("get", "/tokens/new/"): {"owner": 200, "other_owner": 200, "reviewer": 200, "auditor": 200, "administrator": 200},
+    ("post", "/tokens/new/"): {"owner": 200, "other_owner": 200, "reviewer": 200, "auditor": 200, "administrator": 200},
     ("post", "/tokens/{token}/revoke/"): {
         "owner": 302,
         "other_owner": 404,
-        "reviewer": 403,
-        "auditor": 403,
+        "reviewer": 404,
+        "auditor": 404,
         "administrator": 302,
     },
     ("get", "/tokens/{token}/revoke/"): {

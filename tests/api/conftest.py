@@ -3,8 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from governance.accounts.models import TokenScope
-from governance.accounts.tokens import token_issue
+from governance.accounts.tokens import issuable_scopes, token_issue
 
 # --- clients and tokens (tests/api/test_*_api.py, tests/api/test_api_walk.py) ---------------------------
 
@@ -19,11 +18,13 @@ def api_client():
 def token_header():
     """`token_header(actor, scopes=[...], teams=[...])`: issue a 30-day token, answer its Authorization header.
 
-    By default the token holds every scope and is limited to no team (owners must pass their teams).
+    By default the token holds every scope the actor's role may hold and is limited to no team (owners
+    must pass their teams).
     """
 
-    def issue(actor, *, scopes=tuple(TokenScope.values), teams=(), name="ci-pipeline"):
-        issued = token_issue(actor=actor, name=name, scopes=list(scopes), teams=list(teams), expires_in_days=30)
+    def issue(actor, *, scopes=None, teams=(), name="ci-pipeline"):
+        scopes = issuable_scopes(actor) if scopes is None else list(scopes)
+        issued = token_issue(actor=actor, name=name, scopes=scopes, teams=list(teams), expires_in_days=30)
         return {"Authorization": f"Bearer {issued.plaintext}"}
 
     return issue

@@ -84,7 +84,8 @@ def test_only_administrators_write_the_catalogue(request, api_client, role, regi
 
 
 def test_tokens_cannot_write_the_catalogue_without_the_catalogue_scope(api_client, administrator, token_header):
-    response = api_client.post(SIGNALS, NEW_SIGNAL, format="json", headers=token_header(administrator))
+    without = [scope for scope in TokenScope.values if scope != TokenScope.CATALOGUE_WRITE]
+    response = api_client.post(SIGNALS, NEW_SIGNAL, format="json", headers=token_header(administrator, scopes=without))
     assert response.status_code == 401
     assert "lacks the scope catalogue:write" in response.json()["detail"]
     assert (
@@ -154,3 +155,12 @@ def test_an_unused_entry_is_deleted_and_audited(as_admin, registry_catalogue):
     assert not ServiceIdentity.objects.filter(name="reco-profile-reader").exists()
     assert AuditEvent.objects.filter(action="identity.deleted").count() == 1
     assert as_admin.get(f"{IDENTITIES}/reco-profile-reader").status_code == 404
+
+
+def test_an_administrators_token_with_the_catalogue_scope_writes_the_catalogue(api_client, administrator, token_header):
+    headers = token_header(administrator, scopes=[TokenScope.CATALOGUE_WRITE])
+
+    response = api_client.post(SIGNALS, NEW_SIGNAL, format="json", headers=headers)
+
+    assert response.status_code == 201
+    assert Signal.objects.filter(key=NEW_SIGNAL["key"]).exists()
