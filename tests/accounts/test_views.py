@@ -162,8 +162,7 @@ def test_an_owner_without_a_team_cannot_issue(client, owner):
     assert client.get("/tokens/new/").status_code == 403
 
 
-def test_the_nav_links_to_the_tokens_for_owners_only(client, owner, reviewer):
-    client.force_login(owner)
-    assert 'href="/tokens/"' in client.get("/tokens/").text
-    client.force_login(reviewer)
-    assert 'href="/tokens/"' not in client.get("/features/").text
+@pytest.mark.parametrize("role", ["owner", "reviewer", "auditor", "administrator"])
+def test_the_nav_links_to_the_tokens_for_every_role(request, client, role):
+    client.force_login(request.getfixturevalue(role))
+    assert 'href="/tokens/"' in client.get("/features/").text
