@@ -55,6 +55,7 @@ import struct
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -796,15 +797,17 @@ def _staged_arrays(write: BatchWrite) -> list:
 _knows_arrays: weakref.WeakSet = weakref.WeakSet()  # psycopg connections our array dumper is registered on
 
 
-def _postgresql_cursor():
+@contextlib.contextmanager
+def _postgresql_cursor() -> Iterator:
     """A psycopg cursor on Django's connection that binds server-side, with our binary arrays, and can
     run prepared statements (`execute(…, prepare=True)`).
 
     Django's cursors bind client-side, spelling every array element into the SQL text: that took a third
     of the time. Django also turns psycopg's prepared statements off (prepare_threshold None), and the
     staging and folding statements spent more of the server's time being parsed and planned than run;
-    so they are prepared by name, once per connection. The threshold set here never triggers by itself:
-    nothing else is prepared (Django's own cursors cannot be).
+    so they are prepared by name, once per connection. Prepared statements are switched on only while
+    this cursor is open (a threshold that never triggers by itself): the rest of the process's queries
+    on the connection stay unprepared and uncounted, as Django has them.
     """
     import psycopg
 
@@ -812,10 +815,15 @@ def _postgresql_cursor():
     raw = connection.connection
     if raw not in _knows_arrays:
         raw.adapters.register_dumper(PgArray, _pg_array_dumper())
-        if raw.prepare_threshold is None:
-            raw.prepare_threshold = 2**31
         _knows_arrays.add(raw)
-    return psycopg.Cursor(raw)
+    threshold = raw.prepare_threshold
+    if threshold is None:
+        raw.prepare_threshold = 2**31
+    try:
+        with psycopg.Cursor(raw) as cursor:
+            yield cursor
+    finally:
+        raw.prepare_threshold = threshold
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,9 @@ JUDGED_BY_THE_REGISTRY = [
     ("POST", "/api/v1/evidence/packs"),  # scope.key: an existing team or feature; as_of: not in the future
     ("POST", "/api/v1/features"),  # team: one of the owner's teams
     ("GET", "/api/v1/features"),  # team: a team the caller may filter by
+    ("POST", "/api/v1/signals"),  # key: not taken yet (administrators' tokens hold catalogue:write)
+    ("POST", "/api/v1/identities"),  # name: not taken yet; team: an existing team
+    ("PATCH", "/api/v1/identities/{name}"),  # team: an existing team
     ("GET", "/api/v1/features/{key}/diff"),  # from, to: versions of this feature
 ]
 POSITIVE_DATA_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis's default
