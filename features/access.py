@@ -13,7 +13,9 @@ def visible_features(user) -> QuerySet[Feature]:
     features = Feature.objects.all()
     if user.sees_every_team:
         return features
-    return features.filter(team__in=user.teams.all())
+    # Team ids straight from the membership table: `team__in=user.teams.all()` also joined the teams in the
+    # subquery, which doubled the time PostgreSQL took to plan each query of the owner's feature list.
+    return features.filter(team__in=user.teams.through.objects.filter(user_id=user.pk).values("team_id"))
 
 
 def can_file_features(user) -> bool:

@@ -8,15 +8,17 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timezone import localdate
 from django.views.decorators.http import require_GET, require_POST
 
 from features.lifecycle import TransitionNotAllowed
+from features.listing import RowUrl, TimeSince
 from features.models import Feature, Finding
 from features.selectors import registration_with_rows
 from features.services import NotAllowed
 from governance.reviews.filtersets import ReviewQueueFilterSet
 from governance.reviews.forms import AcceptFindingForm, DecisionForm
-from governance.reviews.selectors import diff_against_approved, findings_for_review, review_queue
+from governance.reviews.selectors import diff_against_approved, findings_for_review, review_queue, review_queue_rows
 from governance.reviews.services import (
     DecisionInvalid,
     OpenCriticalFindings,
@@ -47,7 +49,36 @@ def queue_page(request):
     page = Paginator(filterset.qs, settings.GOVERNANCE["FEATURES_PER_PAGE"]).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "reviews/queue.html", {"filterset": filterset, "page": page, "query": query.urlencode()})
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "registrations": _shown_registrations(review_queue_rows(page.object_list)),
+        "query": query.urlencode(),
+    }
+    return render(request, "reviews/queue.html", context)
+
+
+def _shown_registrations(rows) -> list[dict]:
+    """Each row with its link, who submitted it, when, and how long it has waited, as the queue shows them:
+    worked out here once per page, because `{% url %}`, `|date`, `|timesince` and `get_full_name` in the
+    template were most of a row's time."""
+    review_url = RowUrl("reviews:review", key="slug", version="int")
+    waiting = TimeSince()
+    return [
+        row
+        | {
+            "url": review_url(key=row["feature_key"], version=row["version"]),
+            "submitted_by": _person(row["submitter_first_name"], row["submitter_last_name"], row["submitter_username"]),
+            "submitted_on": localdate(row["submitted_at"]).isoformat() if row["submitted_at"] else "",
+            "waiting": waiting(row["submitted_at"]),
+        }
+        for row in rows
+    ]
+
+
+def _person(first_name: str | None, last_name: str | None, username: str | None) -> str:
+    """`User.get_full_name()`, else the username: how pages name people."""
+    return f"{first_name or ''} {last_name or ''}".strip() or username or ""
 
 
 def _review_context(request, feature, version, *, decision_form=None, accept_errors=None):

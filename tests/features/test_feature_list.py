@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from features.choices import FeatureStatus
 from features.models import Feature, Registration
@@ -88,3 +89,21 @@ def test_owner_team_filter_offers_only_their_teams(client, owner, other_team):
     client.force_login(owner)
     page = client.get("/features/").content.decode()
     assert "Recommendations" in page and "Payments" not in page
+
+
+def test_a_row_links_the_feature_and_shows_its_team_tier_status_version_and_last_change(client, reviewer, owner, team):
+    make_features(3, team, owner)
+    feature = Feature.objects.get(key="feature-00002")  # approved, tier 2
+    client.force_login(reviewer)
+
+    page = client.get("/features/").content.decode()
+
+    updated = timezone.localdate(feature.updated_at).isoformat()
+    assert (
+        '<td><a href="/features/feature-00002/">Feature 00002</a><div class="muted mono">feature-00002</div></td>\n'
+        "      <td>Recommendations</td>\n"
+        '      <td><span class="tier tier-2">Tier 2</span></td>\n'
+        '      <td><span class="status status-approved">Approved</span></td>\n'
+        "      <td>v1</td>\n"
+        f"      <td>{updated}</td>"
+    ) in page

@@ -11,6 +11,7 @@ from features.choices import RegistrationStatus
 from features.declaration import IdentityDeclaration
 from features.models import Outcome, Registration
 from features.services import feature_create
+from governance.accounts.models import User
 from governance.reviews.filtersets import ReviewQueueFilterSet
 from governance.reviews.selectors import review_queue
 from governance.reviews.services import finding_accept, review_decide
@@ -124,6 +125,29 @@ def test_the_queue_page_shows_how_long_each_version_has_waited(client, owner, te
 
     assert response.status_code == 200
     assert '<td class="age">3\xa0days</td>' in response.text
+
+
+def test_the_queue_page_links_each_version_and_says_who_submitted_it_when(client, owner, team, reviewer):
+    registration = submitted_days_ago(file_feature(owner, team, key="reco-locale"), 3)
+    submitted_on = timezone.localdate(timezone.now() - datetime.timedelta(days=3)).isoformat()
+    owner.first_name, owner.last_name = "Omar", "Haddad"
+    owner.save()
+    client.force_login(reviewer)
+
+    page = client.get("/reviews/").text
+
+    assert f'<a href="/reviews/reco-locale/v{registration.version}/">Reco Locale v1</a>' in page
+    assert f"<td>Omar Haddad, {submitted_on}</td>" in page
+    User.objects.filter(pk=owner.pk).update(first_name="", last_name="")  # no name: the username
+    assert f"<td>owner, {submitted_on}</td>" in client.get("/reviews/").text
+
+
+def test_filtering_the_queue_leaves_the_next_queue_whole(owner, team, other_owner, other_team):
+    file_feature(owner, team, key="reco-locale")
+    file_feature(other_owner, other_team, key="pay-locale")
+
+    assert keys(queued(team="payments", severity="critical")) == []
+    assert sorted(keys(review_queue())) == ["pay-locale", "reco-locale"]
 
 
 def test_the_queue_page_applies_the_filters(client, owner, team, other_owner, other_team, reviewer):
