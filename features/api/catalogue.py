@@ -37,6 +37,13 @@ SCOPE_MAX = 200
 SCOPES_MAX = 100
 ADMINS_ONLY = error_response("Only administrators change the catalogue and the inventory (`not_allowed`).")
 IN_USE = error_response("Declared by a registration: it cannot be deleted (`in_use`).")
+TAKEN = error_response("Another entry already has this key or name (`errors[].code`: `unique`).")
+
+
+class Taken(ValidationError):
+    """A key or name another entry holds: the request is well formed, the catalogue's state refuses it."""
+
+    status_code = status.HTTP_409_CONFLICT
 
 
 def require_administrator(user) -> None:
@@ -112,12 +119,14 @@ def _save(request, form_class, given: dict, instance=None):
         data[name] = "" if value is None else value
     form = form_class(data=data, instance=instance)
     if not form.is_valid():
-        raise ValidationError(
+        problems = form.errors.get_json_data()
+        only_taken = all(error["code"] == "unique" for errors in problems.values() for error in errors)
+        raise (Taken if only_taken else ValidationError)(
             {
                 (name if name != "__all__" else "non_field_errors"): [
                     ErrorDetail(error["message"], code=error["code"] or "invalid") for error in errors
                 ]
-                for name, errors in form.errors.get_json_data().items()
+                for name, errors in problems.items()
             }
         )
     with transaction.atomic():
@@ -180,7 +189,9 @@ class SignalsApi(RegistryApi):
         return self.page_of(Signal.objects.all(), SignalSerializer)
 
     @extend_schema(
-        summary="Add a signal", request=SignalInputSerializer, responses={201: SignalSerializer, 403: ADMINS_ONLY}
+        summary="Add a signal",
+        request=SignalInputSerializer,
+        responses={201: SignalSerializer, 403: ADMINS_ONLY, 409: TAKEN},
     )
     def post(self, request):
         require_administrator(request.user)
@@ -208,7 +219,7 @@ class SignalApi(RegistryApi):
     @extend_schema(
         summary="Change a signal",
         request=SignalInputSerializer(partial=True),
-        responses={200: SignalSerializer, 403: ADMINS_ONLY},
+        responses={200: SignalSerializer, 403: ADMINS_ONLY, 409: TAKEN},
     )
     def patch(self, request, key: str):
         require_administrator(request.user)
@@ -278,7 +289,7 @@ class IdentitiesApi(RegistryApi):
     @extend_schema(
         summary="Add a service identity",
         request=ServiceIdentityInputSerializer,
-        responses={201: ServiceIdentitySerializer, 403: ADMINS_ONLY},
+        responses={201: ServiceIdentitySerializer, 403: ADMINS_ONLY, 409: TAKEN},
     )
     def post(self, request):
         require_administrator(request.user)
@@ -308,7 +319,7 @@ class IdentityApi(RegistryApi):
     @extend_schema(
         summary="Change a service identity",
         request=ServiceIdentityInputSerializer(partial=True),
-        responses={200: ServiceIdentitySerializer, 403: ADMINS_ONLY},
+        responses={200: ServiceIdentitySerializer, 403: ADMINS_ONLY, 409: TAKEN},
     )
     def patch(self, request, name: str):
         require_administrator(request.user)

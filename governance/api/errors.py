@@ -74,7 +74,8 @@ def api_exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"code": "invalid", "detail": "The request is not valid.", "errors": _flatten(exc.detail)}
+        code = "conflict" if response.status_code == 409 else "invalid"  # e.g. a key another entry holds
+        response.data = {"code": code, "detail": "The request is not valid.", "errors": _flatten(exc.detail)}
     else:
         code = getattr(exc, "default_code", "error")
         detail = response.data.get("detail") if isinstance(response.data, dict) else response.data

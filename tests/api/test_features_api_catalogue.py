@@ -134,8 +134,6 @@ def test_a_change_is_audited_and_rechecks_versions_in_review(
 
 
 def test_invalid_catalogue_input_is_refused_field_by_field(as_admin, registry_catalogue):
-    duplicate = as_admin.post(SIGNALS, {**NEW_SIGNAL, "key": "locale"}, format="json")
-    assert duplicate.status_code == 400 and duplicate.json()["errors"][0]["field"] == "key"
     wrong = as_admin.post(SIGNALS, {**NEW_SIGNAL, "sensitivity": "extreme", "colour": "red"}, format="json")
     assert {e["field"] for e in wrong.json()["errors"]} == {"sensitivity", "colour"}
     assert "extreme" not in wrong.content.decode()  # a refusal lists the choices, never repeats the input
@@ -164,3 +162,14 @@ def test_an_administrators_token_with_the_catalogue_scope_writes_the_catalogue(a
 
     assert response.status_code == 201
     assert Signal.objects.filter(key=NEW_SIGNAL["key"]).exists()
+
+
+def test_a_key_or_name_another_entry_holds_is_a_conflict(as_admin, registry_catalogue):
+    taken_key = as_admin.post(SIGNALS, {**NEW_SIGNAL, "key": "locale"}, format="json")
+    other = as_admin.post(SIGNALS, NEW_SIGNAL, format="json").json()["key"]
+    renamed_onto = as_admin.patch(f"{SIGNALS}/{other}", {"key": "locale"}, format="json")
+
+    for response in (taken_key, renamed_onto):
+        assert response.status_code == 409
+        assert response.json()["code"] == "conflict"
+        assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("key", "unique")]

@@ -66,9 +66,12 @@ JUDGED_BY_THE_REGISTRY = [
     ("POST", "/api/v1/evidence/packs"),  # scope.key: an existing team or feature; as_of: not in the future
     ("POST", "/api/v1/features"),  # team: one of the owner's teams
     ("GET", "/api/v1/features"),  # team: a team the caller may filter by
-    ("POST", "/api/v1/signals"),  # key: not taken yet (administrators' tokens hold catalogue:write)
-    ("POST", "/api/v1/identities"),  # name: not taken yet; team: an existing team
-    ("PATCH", "/api/v1/identities/{name}"),  # team: an existing team
+    # Catalogue writes (administrators' tokens hold catalogue:write): a generated value may look like a secret
+    # (refused, 400) or name a team that does not exist; a key or name already taken is a documented 409.
+    ("POST", "/api/v1/signals"),
+    ("PATCH", "/api/v1/signals/{key}"),
+    ("POST", "/api/v1/identities"),
+    ("PATCH", "/api/v1/identities/{name}"),
     ("GET", "/api/v1/features/{key}/diff"),  # from, to: versions of this feature
 ]
 POSITIVE_DATA_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis's default
