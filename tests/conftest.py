@@ -45,6 +45,19 @@ def administrator(db):
     return UserFactory(username="admin", role=Role.ADMINISTRATOR, is_staff=True, is_superuser=True)
 
 
+@pytest.fixture
+def people(owner, other_owner, reviewer, auditor, administrator):
+    """Each role of the permission walks by name; anonymous is None."""
+    return {
+        "owner": owner,
+        "other_owner": other_owner,
+        "reviewer": reviewer,
+        "auditor": auditor,
+        "administrator": administrator,
+        "anonymous": None,
+    }
+
+
 def pytest_terminal_summary(terminalreporter):
     """The permission walks' figures (README, "Security and reliability"), when a walk ran."""
     from tests.permissions import WALK_FIGURES

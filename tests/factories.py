@@ -121,3 +121,32 @@ def catalogue_for(declaration: Declaration) -> None:
         SignalFactory(key=row.signal)
     for row in declaration.identities:
         ServiceIdentityFactory(name=row.identity)
+
+
+REGISTRATION_SECTIONS = ("signals", "identities", "destinations")
+
+
+def form_data(declaration: dict, action: str = "save") -> dict:
+    """The registration page's POST for `declaration`, as a browser sends it."""
+    data = {
+        name: "" if value is None else str(value)
+        for name, value in declaration.items()
+        if name not in REGISTRATION_SECTIONS
+    }
+    data["action"] = action
+    for section in REGISTRATION_SECTIONS:
+        rows = declaration[section]
+        data[f"{section}-TOTAL_FORMS"], data[f"{section}-INITIAL_FORMS"] = str(len(rows)), "0"
+        for index, row in enumerate(rows):
+            for name, value in row.items():
+                key = f"{section}-{index}-{name}"
+                if name == "scopes":
+                    data[key] = ", ".join(value)
+                elif name == "controls_before":
+                    if value:
+                        data[key] = "on"
+                elif isinstance(value, list):
+                    data[key] = value  # a multiple select: one value per item
+                else:
+                    data[key] = "" if value is None else str(value)
+    return data

@@ -77,18 +77,6 @@ ADMIN_VISITS = [
 
 
 @pytest.fixture
-def people(owner, other_owner, reviewer, auditor, administrator):
-    return {
-        "owner": owner,
-        "other_owner": other_owner,
-        "reviewer": reviewer,
-        "auditor": auditor,
-        "administrator": administrator,
-        "anonymous": None,
-    }
-
-
-@pytest.fixture
 def objects(owner, team):
     declaration = complete_declaration()
     catalogue_for(declaration)

@@ -279,18 +279,6 @@ ROUTES_PENDING: set[str] = set()
 
 
 @pytest.fixture
-def people(owner, other_owner, reviewer, auditor, administrator):
-    return {
-        "owner": owner,
-        "other_owner": other_owner,
-        "reviewer": reviewer,
-        "auditor": auditor,
-        "administrator": administrator,
-        "anonymous": None,
-    }
-
-
-@pytest.fixture
 def feature(owner, team):
     declaration = complete_declaration()
     catalogue_for(declaration)

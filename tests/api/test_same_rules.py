@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from features.models import Registration
-from tests.factories import complete_declaration
+from tests.factories import complete_declaration, form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -55,30 +55,6 @@ EXPECTED_RULES = {
     "consent-after-destination",
 }
 EXPECTED_FIELDS = {"explanation", "signals.0.justification", "signals.1.retention_days", "destinations.0.signals"}
-
-
-def form_data(declaration: dict, action: str) -> dict:
-    """The registration page's POST for `declaration`, as a browser sends it."""
-    data = {
-        name: "" if value is None else str(value) for name, value in declaration.items() if not isinstance(value, list)
-    }
-    data["action"] = action
-    for section in ("signals", "identities", "destinations"):
-        rows = declaration[section]
-        data[f"{section}-TOTAL_FORMS"], data[f"{section}-INITIAL_FORMS"] = str(len(rows)), "0"
-        for index, row in enumerate(rows):
-            for name, value in row.items():
-                key = f"{section}-{index}-{name}"
-                if name == "scopes":
-                    data[key] = ", ".join(value)
-                elif name == "controls_before":
-                    if value:
-                        data[key] = "on"
-                elif isinstance(value, list):
-                    data[key] = value  # a multiple select: one value per item
-                else:
-                    data[key] = "" if value is None else str(value)
-    return data
 
 
 def rule_pairs(findings) -> set[tuple[str, str]]:

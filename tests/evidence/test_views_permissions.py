@@ -32,18 +32,6 @@ EVIDENCE_VISITS = [
 
 
 @pytest.fixture
-def people(owner, other_owner, reviewer, auditor, administrator):
-    return {
-        "owner": owner,
-        "other_owner": other_owner,
-        "reviewer": reviewer,
-        "auditor": auditor,
-        "administrator": administrator,
-        "anonymous": None,
-    }
-
-
-@pytest.fixture
 def evidence_pack(settings, tmp_path, auditor, owner, team, django_capture_on_commit_callbacks):
     """A ready registry pack, built in a temporary EVIDENCE_DIR with a throwaway signing key."""
     settings.EVIDENCE_DIR = tmp_path / "evidence"

@@ -34,7 +34,7 @@ from features.models import Feature
 from features.selectors import latest_registration
 from features.services import feature_create
 from governance.audit.models import AuditEvent
-from tests.factories import ServiceIdentityFactory, SignalFactory, complete_declaration
+from tests.factories import ServiceIdentityFactory, SignalFactory, complete_declaration, form_data
 from tests.security.secrets_fixtures import FAMILIES, SAMPLES, SecretSample, family_samples
 
 pytestmark = pytest.mark.django_db
@@ -94,28 +94,6 @@ ALL_FIELDS = (*FIELDS, *FEATURE_FIELDS)
 def sample_for(family: str, field_index: int) -> SecretSample:
     variants = family_samples(family)
     return variants[field_index % len(variants)]
-
-
-def form_data(declaration: dict, action: str = "save") -> dict:
-    """The registration page's POST for `declaration`, as a browser sends it."""
-    data = {name: "" if value is None else str(value) for name, value in declaration.items() if name not in SECTIONS}
-    data["action"] = action
-    for section in SECTIONS:
-        rows = declaration[section]
-        data[f"{section}-TOTAL_FORMS"], data[f"{section}-INITIAL_FORMS"] = str(len(rows)), "0"
-        for index, row in enumerate(rows):
-            for name, value in row.items():
-                key = f"{section}-{index}-{name}"
-                if name == "scopes":
-                    data[key] = ", ".join(value)
-                elif name == "controls_before":
-                    if value:
-                        data[key] = "on"
-                elif isinstance(value, list):
-                    data[key] = value  # a multiple select: one value per item
-                else:
-                    data[key] = "" if value is None else str(value)
-    return data
 
 
 # --- what a refused value could leak into -------------------------------------------------------------------------
