@@ -19,7 +19,6 @@ from tests.api.test_api_walk import (  # noqa: F401 (fixtures)
     evidence_pack,
     feature,
     finding,
-    people,
     spare_identity,
     spare_signal,
     tokens,

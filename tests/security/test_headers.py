@@ -33,7 +33,6 @@ from tests.test_permissions import (  # noqa: F401 (fixtures)
     evidence_pack,
     feature,
     finding,
-    people,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
