@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from governance.accounts.models import ApiToken, TokenScope
 from governance.accounts.tokens import TokenInvalid, bearer, token_authenticate
 from governance.drift import otlp
-from governance.drift.ingest import IngestOutcome, Refusal, ingest_observations
+from governance.drift.ingest import IngestOutcome, MalformedBatch, Refusal, decode_json_batch, ingest_observations
 
 IDEMPOTENCY_KEY_MAX = 200
 
@@ -94,23 +94,6 @@ def idempotency_key(request: HttpRequest) -> str | None:
     return key
 
 
-def observation_items(body: bytes) -> list:
-    """The list of observations in a JSON batch: an array, or {"observations": [...]}."""
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise BodyRefused(400, Refusal.MALFORMED, f"The body is not valid JSON: {error}") from error
-    if isinstance(document, dict) and document.keys() == {"observations"}:
-        document = document["observations"]
-    if not isinstance(document, list):
-        raise BodyRefused(
-            400,
-            Refusal.MALFORMED,
-            'Send a JSON array of observations, or an object {"observations": [...]} and nothing else.',
-        )
-    return document
-
-
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """Python's cycle collector off while a batch is decoded and ingested.
@@ -137,9 +120,11 @@ def unavailable() -> tuple[int, str]:
 def ingest_json_batch(body: bytes, *, token: ApiToken, idempotency_key: str | None) -> IngestOutcome:
     """Decode and ingest a JSON batch. Its thousands of objects are freed when this returns, which
     `collector_paused` relies on."""
-    return ingest_observations(
-        observation_items(body), token=token, idempotency_key=idempotency_key, body_sha256=sha256_hex(body)
-    )
+    try:
+        items = decode_json_batch(body)
+        return ingest_observations(items, token=token, idempotency_key=idempotency_key, body_sha256=sha256_hex(body))
+    except MalformedBatch as error:  # (the exact route decodes the body again, as plain JSON)
+        raise BodyRefused(400, Refusal.MALFORMED, str(error)) from error
 
 
 def ingest_otlp_export(body: bytes, encoding: str, *, token: ApiToken, idempotency_key: str | None) -> tuple:
