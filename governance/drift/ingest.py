@@ -1,13 +1,13 @@
 """Ingesting observations: the hot path, and the one place that steps outside the ORM.
 
-Where it stands (`manage.py benchmark_ingest`, PostgreSQL 15, 2 cores shared with other jobs; 200,000
-Zipf-skewed events over 3,000 edges in 1,000-event batches, ~430 paths and ~510 path-days a batch;
-gunicorn 2 sync workers, 4 clients, best of 3 runs, the clock stopped only once every event is in the
-edges and days): 0.43–0.55× the COPY-only reference's events/s over four runs (308,000 against 556,000
-events/s when the machine was quiet, 145,000 against 340,000 while other jobs loaded it). Per batch the
-real endpoint burns 5.7–7.5 ms of CPU (gunicorn worker 3.6–5.0, PostgreSQL 1.5–1.9, clients 0.6–0.7),
-the reference 3.3–3.6; before this design 17–20 ms and 0.28×. Of a worker's ~3.6 ms: ~1.3 validating,
-~0.9 encoding the staged arrays, ~0.6 orjson, ~0.4 Django and gunicorn, ~0.3 the staging round trip.
+Where it stands (`manage.py benchmark_ingest`, PostgreSQL 15, 2 cores; 200,000 Zipf-skewed events over
+3,000 edges in 1,000-event batches, ~430 paths and ~500 path-days a batch; gunicorn 2 sync workers, 4
+clients, best of 3 runs, the clock stopped only once every event is in the edges and days): 0.61–0.71× the
+COPY-only reference's events/s over eight runs on a quiet machine (e.g. 303,901 against 497,174), 0.61–0.63×
+with another process keeping a core busy. Per batch the real endpoint burns 5.5–5.9 ms of CPU (gunicorn
+worker 3.4–3.6, PostgreSQL 1.4–1.7, clients 0.6), the reference 3.7–4.1; before this design 17–20 ms and
+0.28×. Of a worker's ~3.5 ms: ~0.85 encoding the staged arrays, ~0.3 msgspec decoding, ~0.55 folding,
+~0.3 the staging round trip, ~0.2 Django, ~0.2 SHA-256 of a keyed body.
 
 Telemetry shippers send batches of thousands of events a second. On our 2-core machines a DRF
 serializer validates ~44,000 events/s and `bulk_create` writes ~42,000 rows/s, while a bare endpoint
