@@ -20,8 +20,6 @@ from django.utils import timezone
 from features.choices import (
     ConsentBasis,
     DestinationKind,
-    FeatureStatus,
-    IdentityKind,
     RegistrationStatus,
     Sensitivity,
     SignalCategory,
@@ -33,10 +31,10 @@ from features.models import (
     DeclaredSignal,
     Feature,
     Registration,
-    ServiceIdentity,
     Signal,
 )
 from governance.accounts.models import Role, Team, User
+from governance.benchmark_fixtures import bulk_approved_features
 from governance.drift.models import ObservedEdge
 
 PREFIX = "bench"  # the default prefix of every name
@@ -103,31 +101,7 @@ def build_drift_fixture(
         Tier.ENRICHED: [s for s in catalogue if s.sensitivity != Sensitivity.HIGH],
         Tier.HIGH_TRUST: catalogue,
     }
-    identities = ServiceIdentity.objects.bulk_create(
-        [
-            ServiceIdentity(
-                name=f"{prefix}-svc-{i:05d}",
-                kind=IdentityKind.WORKLOAD_IDENTITY,
-                team=team,
-                granted_scopes=["profile:read"],
-                credential_max_lifetime_days=30,
-                secret_location=f"vault://kv/{prefix}/{i}",
-            )
-            for i in range(features)
-        ]
-    )
-    feature_rows = Feature.objects.bulk_create(
-        [
-            Feature(
-                key=f"{prefix}-{i:05d}",
-                name=f"Benchmark feature {i}",
-                team=team,
-                status=FeatureStatus.APPROVED,
-                created_by=owner,
-            )
-            for i in range(features)
-        ]
-    )
+    identities, feature_rows = bulk_approved_features(prefix, features, team, owner)
     tiers = [Tier.HIGH_TRUST if i % 10 == 0 else Tier.ENRICHED for i in range(features)]
     registrations = Registration.objects.bulk_create(
         [

@@ -29,7 +29,6 @@ from features.choices import (
     ConsentBasis,
     DestinationKind,
     FeatureStatus,
-    IdentityKind,
     RegistrationStatus,
     SignalCategory,
     Tier,
@@ -45,11 +44,11 @@ from features.models import (
     FindingStatus,
     Outcome,
     Registration,
-    ServiceIdentity,
     Signal,
 )
 from governance.accounts.models import Role, Team, User
 from governance.audit.chain import record
+from governance.benchmark_fixtures import bulk_approved_features
 from governance.drift.models import ObservedDay, ObservedEdge
 
 PREFIX = "evb"
@@ -92,27 +91,7 @@ def build_evidence_fixture(
         Signal(key=f"{prefix}_signal_{i:03d}", name=f"Signal {i}", category=SignalCategory.CONTEXT, sensitivity="low")
         for i in range(CATALOGUE_SIZE)
     )
-    identities = ServiceIdentity.objects.bulk_create(
-        ServiceIdentity(
-            name=f"{prefix}-svc-{i:05d}",
-            kind=IdentityKind.WORKLOAD_IDENTITY,
-            team=team,
-            granted_scopes=["profile:read"],
-            credential_max_lifetime_days=30,
-            secret_location=f"vault://kv/{prefix}/{i}",
-        )
-        for i in range(features)
-    )
-    feature_rows = Feature.objects.bulk_create(
-        Feature(
-            key=f"{prefix}-{i:05d}",
-            name=f"Benchmark feature {i}",
-            team=team,
-            status=FeatureStatus.APPROVED,
-            created_by=owner,
-        )
-        for i in range(features)
-    )
+    identities, feature_rows = bulk_approved_features(prefix, features, team, owner)
     Feature.objects.filter(pk__in=[f.pk for f in feature_rows]).update(created_at=start)
 
     step = datetime.timedelta(days=300 // max(1, versions))
