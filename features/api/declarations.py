@@ -32,7 +32,6 @@ from features.declaration import (
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "declaration.schema.json"
 
 
-
 def _text(max_length: int = TEXT_MAX, **kwargs) -> Text:
     """Optional text; null and "" both mean "not filled in yet" (a draft may leave it blank)."""
     return Text(max_length=max_length, required=False, allow_blank=True, allow_null=True, **kwargs)
