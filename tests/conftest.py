@@ -3,6 +3,9 @@ import pytest
 from governance.accounts.models import Role
 from tests.factories import TeamFactory, UserFactory
 
+# Headless Chromium against the live server (`browser_page`, `console_errors`, `artefacts`), for any folder.
+pytest_plugins = ["tests.browser_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
