@@ -363,6 +363,30 @@ URL_OBJECTS = {
 }
 
 
+def prepare_api_visit(request, api_client, people, tokens, visit: ApiVisit, way_in: str) -> tuple[str, dict]:
+    """Make ready to visit by a way in: a role signs in with a session (anonymous stays out), a token
+    way in gives its bearer headers; the objects the URL names are built from their fixtures.
+
+    Returns the concrete URL and the headers to send."""
+    headers = {}
+    if way_in in ROLES:
+        if people[way_in] is not None:
+            api_client.force_login(people[way_in])
+    elif way_in == "token_without_scope":
+        # Every scope but the one the route needs (catalogue:write cannot be issued: no token holds it).
+        headers = tokens[way_in].get(visit.scope or TokenScope.OBSERVATIONS_WRITE, tokens["owner_token"])
+    else:
+        headers = tokens[way_in]
+    needed = {
+        name: getattr(request.getfixturevalue(name), attribute)
+        for name, attribute in URL_OBJECTS.items()
+        if f"{{{name}}}" in visit.url
+    }
+    if IN_REVIEW in visit.url:
+        request.getfixturevalue("finding")  # the version in review comes with it
+    return visit.url.format(**needed), headers
+
+
 def test_every_api_route_is_in_the_table():
     api_routes = {route for route in known_routes() if route.startswith("api/v1/")}
     assert api_routes - {visit.route for visit in VISITS} - ROUTES_PENDING == set()
@@ -383,23 +407,7 @@ def test_the_table_names_the_scope_each_view_requires(visit):
 @pytest.mark.parametrize("visit", VISITS, ids=lambda v: f"{v.method.upper()} {v.url}")
 @pytest.mark.parametrize("way_in", WAYS_IN)
 def test_way_in_gets_expected_status(request, api_client, caplog, people, tokens, feature, visit, way_in):
-    headers = {}
-    if way_in in ROLES:
-        if people[way_in] is not None:
-            api_client.force_login(people[way_in])
-    elif way_in == "token_without_scope":
-        # Every scope but the one the route needs (catalogue:write cannot be issued: no token holds it).
-        headers = tokens[way_in].get(visit.scope or TokenScope.OBSERVATIONS_WRITE, tokens["owner_token"])
-    else:
-        headers = tokens[way_in]
-    needed = {
-        name: getattr(request.getfixturevalue(name), attribute)
-        for name, attribute in URL_OBJECTS.items()
-        if f"{{{name}}}" in visit.url
-    }
-    if IN_REVIEW in visit.url:
-        request.getfixturevalue("finding")  # the version in review comes with it
-    url = visit.url.format(**needed)
+    url, headers = prepare_api_visit(request, api_client, people, tokens, visit, way_in)
     method = getattr(api_client, visit.method)
     caplog.clear()
     response = (

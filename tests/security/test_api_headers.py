@@ -6,24 +6,20 @@ from __future__ import annotations
 
 import pytest
 
-from governance.accounts.models import TokenScope
-
 # The API's conventions and the fixtures its walk builds objects and tokens with.
 from tests.api.conftest import api_client, token_header  # noqa: F401 (fixtures)
 from tests.api.test_api_walk import (  # noqa: F401 (fixtures)
-    IN_REVIEW,
-    URL_OBJECTS,
     VISITS,
     WAYS_IN,
     drift_finding,
     evidence_pack,
     feature,
     finding,
+    prepare_api_visit,
     spare_identity,
     spare_signal,
     tokens,
 )
-from tests.permissions import ROLES
 from tests.security.headers import kind_of, problems_of
 from tests.security.test_headers import representative
 
@@ -34,23 +30,8 @@ API_ROUTES = sorted({visit.route for visit in VISITS})
 def test_every_api_route_sends_the_security_headers(request, api_client, people, tokens, feature, walked, route):  # noqa: F811
     visit, way_in = representative(route, VISITS, WAYS_IN)
     walked(route, False)
-    headers = {}
-    if way_in in ROLES:
-        if people[way_in] is not None:
-            api_client.force_login(people[way_in])
-    elif way_in == "token_without_scope":
-        headers = tokens[way_in].get(visit.scope or TokenScope.OBSERVATIONS_WRITE, tokens["owner_token"])
-    else:
-        headers = tokens[way_in]
-    needed = {
-        name: getattr(request.getfixturevalue(name), attribute)
-        for name, attribute in URL_OBJECTS.items()
-        if f"{{{name}}}" in visit.url
-    }
-    if IN_REVIEW in visit.url:
-        request.getfixturevalue("finding")
+    url, headers = prepare_api_visit(request, api_client, people, tokens, visit, way_in)
     method = getattr(api_client, visit.method)
-    url = visit.url.format(**needed)
     response = (
         method(url, data=visit.data, format="json", headers=headers) if visit.data else method(url, headers=headers)
     )
