@@ -11,7 +11,6 @@ else the machine runs, unlike req/s), a lost index or a query per row does.
 """
 
 import json
-import os
 import subprocess
 import sys
 
@@ -20,6 +19,7 @@ from django.db import connection
 
 from tests.load.benchmark_pages import EXIT_INVALID, ROOT
 from tests.load.wrk import wrk_path
+from tests.services import skip_or_fail
 
 pytestmark = [
     pytest.mark.postgres,
@@ -33,10 +33,7 @@ SANITY_RATIO = 10.0
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory):
     if wrk_path() is None:
-        message = "the page load test needs wrk (apt-get install wrk)"
-        if os.environ.get("GOVERNANCE_WORKER_TESTS") == "required":  # CI's PostgreSQL pass: no silent skip
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail("the page load test needs wrk (apt-get install wrk)")
     out = tmp_path_factory.mktemp("load") / "figures.json"
     command = [sys.executable, "-m", "tests.load.benchmark_pages", "--features", str(FEATURES)]
     command += ["--seconds", "5", "--warmup", "1", "--rounds", "1", "--connections", "8", "--workers", "2"]

@@ -3,13 +3,12 @@ reliability"), a clean cache per test, and the services the cross-process tests 
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 
 import pytest
-import redis
 from django.core.cache import cache
-from django.db import connection
+
+from tests.services import require_postgresql_and_redis
 
 FIGURES = pytest.StashKey[list[str]]()
 WALK = pytest.StashKey[dict[str, tuple[bool, str]]]()  # route → (passed, how it answered): the header walks
@@ -64,23 +63,6 @@ def fresh_cache():
     cache.clear()
 
 
-def services_missing() -> str | None:
-    """Why a test across processes cannot run here, or None."""
-    if connection.vendor != "postgresql":
-        return "needs PostgreSQL (DATABASE_URL): a server subprocess cannot share SQLite's in-memory test database"
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        return f"needs Redis on 127.0.0.1:6379 ({error})"
-    return None
-
-
 def require_services() -> None:
-    """Skip without PostgreSQL and Redis, unless GOVERNANCE_WORKER_TESTS=required (CI's PostgreSQL pass):
-    there the test fails instead, so it cannot silently skip."""
-    missing = services_missing()
-    if missing is None:
-        return
-    if os.environ.get("GOVERNANCE_WORKER_TESTS") == "required":
-        pytest.fail(f"GOVERNANCE_WORKER_TESTS=required, but this cross-process test {missing}")
-    pytest.skip(f"Cross-process test {missing}")
+    """The cross-process tests need PostgreSQL and Redis (tests/services.py)."""
+    require_postgresql_and_redis(REDIS_URL, "a cross-process test")

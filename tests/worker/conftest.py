@@ -33,6 +33,7 @@ from governance.accounts.models import TokenScope
 from governance.accounts.tokens import token_issue
 from governance.drift import scheduling
 from governance.drift.evaluate import EVALUATION_LOCK_KEY
+from tests.services import require_postgresql_and_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).with_name("celery")
@@ -41,24 +42,9 @@ COALESCE_SECONDS = 2  # the evaluation window in tests (production: scheduling.C
 WAIT_SECONDS = 30  # the longest any test waits for a worker to do something
 
 
-def services_missing() -> str | None:
-    """Why the worker tests cannot run here, or None."""
-    if connection.vendor != "postgresql":
-        return "needs PostgreSQL (DATABASE_URL): a worker subprocess cannot share SQLite's in-memory test database"
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        return f"needs Redis on 127.0.0.1:6379 ({error})"
-    return None
-
-
 def require_services() -> None:
-    missing = services_missing()
-    if missing is None:
-        return
-    if os.environ.get("GOVERNANCE_WORKER_TESTS") == "required":
-        pytest.fail(f"GOVERNANCE_WORKER_TESTS=required, but the real-worker test {missing}")
-    pytest.skip(f"Real Celery worker test {missing}")
+    """The real-worker tests need PostgreSQL and Redis (tests/services.py)."""
+    require_postgresql_and_redis(REDIS_URL, "a real Celery worker test")
 
 
 def database_url(**options: str) -> str:
