@@ -831,6 +831,20 @@ class PgArray(bytes):
             return cls(_EMPTY_ARRAY.pack(0, 0, cls.element_oid))
         return cls(_ARRAY_HEADER.pack(1, has_null, cls.element_oid, len(elements), 1) + b"".join(elements))
 
+    @classmethod
+    def of_int8s(cls, values: list[int | None]) -> PgArray:
+        """An array of 8-byte integers (bigint, or timestamptz's microseconds), packed in one call."""
+        if None in values:
+            return cls.of([_NULL if value is None else _INT8.pack(8, value) for value in values], has_null=True)
+        if not values:
+            return cls.of([])
+        lengths_and_values = [8] * (2 * len(values))
+        lengths_and_values[1::2] = values
+        return cls(
+            _ARRAY_HEADER.pack(1, False, cls.element_oid, len(values), 1)
+            + _int8_elements(len(values)).pack(*lengths_and_values)
+        )
+
 
 class Int8Array(PgArray):
     element_oid, array_oid = 20, 1016
@@ -873,8 +887,13 @@ def _path_elements(path: tuple) -> tuple[bytes, bytes]:
     return _INT8.pack(8, path_hash(*path)), _LENGTH.pack(len(names)) + names
 
 
+@lru_cache(maxsize=1024)
+def _int8_elements(count: int) -> struct.Struct:
+    """`count` array elements of 8-byte integers, each with its length."""
+    return struct.Struct(">" + "iq" * count)
+
+
 _date_elements: dict[datetime.date, bytes] = {}
-_SMALL_COUNTS = [_INT8.pack(8, count) for count in range(256)]  # most counts are 1: encoded once
 
 
 def _date_element(day: datetime.date) -> bytes:
@@ -891,36 +910,35 @@ def _text(value: str) -> bytes:
     return _LENGTH.pack(len(encoded)) + encoded
 
 
+def _pg_timestamps(moments: list[datetime.datetime]) -> list[int]:
+    """Microseconds since PostgreSQL's epoch, timestamptz's binary form (from the timedelta's fields: faster
+    than dividing it)."""
+    epoch = _PG_EPOCH
+    return [
+        ((since := moment - epoch).days * 86_400 + since.seconds) * 1_000_000 + since.microseconds for moment in moments
+    ]
+
+
 def _staged_arrays(write: BatchWrite) -> list:
     """The batch as the arrays of one drift_stagedbatch row: per path, then per path and day."""
-    hashes, names, counts, firsts, lasts, ttls = [], [], [], [], [], []
-    day_hashes, days, day_counts = [], [], []
-    small, pack, null = _SMALL_COUNTS, _INT8.pack, _NULL
-    for path, (count, first, last, ttl, by_day) in write.edges.items():
-        hash_element, names_element = _path_elements(path)
-        hashes.append(hash_element)
-        names.append(names_element)
-        counts.append(small[count] if count < 256 else pack(8, count))
-        since = first - _PG_EPOCH  # microseconds from the timedelta's fields: faster than dividing it
-        firsts.append(pack(8, (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds))
-        since = last - _PG_EPOCH
-        lasts.append(pack(8, (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds))
-        ttls.append(null if ttl is None else pack(8, ttl))
-        for day, day_count in by_day.items():
-            day_hashes.append(hash_element)
-            days.append(_date_element(day))
-            day_counts.append(small[day_count] if day_count < 256 else pack(8, day_count))
+    paths = [_path_elements(path) for path in write.edges]  # (hash, names) elements, encoded once per process
+    edges = list(write.edges.values())  # [count, first seen, last seen, max ttl, {day: count}]
+    per_day = [
+        (hash_element, day, count)
+        for (hash_element, _), edge in zip(paths, edges, strict=True)
+        for day, count in edge[4].items()
+    ]
     return [
         TextArray.of([_text(key) for key in write.feature_keys]),
-        Int8Array.of(hashes),
-        TextArray.of(names),
-        Int8Array.of(counts),
-        TimestamptzArray.of(firsts),
-        TimestamptzArray.of(lasts),
-        Int8Array.of(ttls, has_null=null in ttls),
-        Int8Array.of(day_hashes),
-        DateArray.of(days),
-        Int8Array.of(day_counts),
+        Int8Array.of([hash_element for hash_element, _ in paths]),
+        TextArray.of([names for _, names in paths]),
+        Int8Array.of_int8s([edge[0] for edge in edges]),
+        TimestamptzArray.of_int8s(_pg_timestamps([edge[1] for edge in edges])),
+        TimestamptzArray.of_int8s(_pg_timestamps([edge[2] for edge in edges])),
+        Int8Array.of_int8s([edge[3] for edge in edges]),
+        Int8Array.of([hash_element for hash_element, _, _ in per_day]),
+        DateArray.of([_date_element(day) for _, day, _ in per_day]),
+        Int8Array.of_int8s([count for _, _, count in per_day]),
     ]
 
 
