@@ -757,8 +757,3 @@ def evaluate_drift(feature_keys: Iterable[str] | None, *, now: datetime.datetime
         resolved=sum(len(items) for items in changes.resolved.values()),
         kept=changes.kept,
     )
-
-
-def evaluate_after_approval(feature_key: str) -> DriftResult:
-    """Re-judge a feature against the version just approved: paths it now covers resolve at once."""
-    return evaluate_drift([feature_key])

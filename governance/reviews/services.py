@@ -21,7 +21,7 @@ from features.notifications import notify_owners_of_decision
 from features.secrets import secret_kind, secret_refusal
 from features.services import NotAllowed, registration_record_outcome
 from governance.audit.chain import record
-from governance.drift.evaluate import evaluate_after_approval
+from governance.drift.scheduling import request_drift_evaluation
 
 
 class SegregationOfDuties(Exception):
@@ -180,8 +180,9 @@ def review_decide(
             Finding.objects.filter(feature=feature, rule_id="approval-expired", status=FindingStatus.OPEN).update(
                 status=FindingStatus.RESOLVED, resolved_at=timezone.now()
             )
-            # The newly approved version may cover paths that were drift until now (or open new drift).
-            evaluate_after_approval(feature.key)
+            # The newly approved version may cover paths that were drift until now (or open new drift):
+            # the drift task judges the feature again once this commits, outside the reviewer's request.
+            request_drift_evaluation([feature.key])
     else:
         status = (
             RegistrationStatus.CHANGES_REQUESTED if outcome == Outcome.REQUEST_CHANGES else RegistrationStatus.REJECTED

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from features.models import Finding, FindingStatus
 from governance.audit.models import AuditEvent
-from governance.drift.evaluate import drift_kinds, evaluate_after_approval, evaluate_drift
+from governance.drift.evaluate import drift_kinds, evaluate_drift
 from governance.policy.severity import Severity
 from tests.factories import FeatureFactory
 
@@ -454,7 +454,7 @@ def test_drift_resolves_when_a_newly_approved_version_covers_the_path(approve_fe
         identities=("reco-reader", "reco-writer"),
         destinations={"reco-ranker": ("ranking", ("locale", "language"))},
     )
-    result = evaluate_after_approval(KEY)
+    result = evaluate_drift([KEY])
 
     assert rules() == []
     assert result.resolved == 2
@@ -466,7 +466,7 @@ def test_a_shadow_feature_resolves_once_approved(team, approve_feature, observe_
     evaluate_drift([KEY])
 
     approve_feature(feature=feature)
-    evaluate_after_approval(KEY)
+    evaluate_drift([KEY])
 
     assert only(rule_id="shadow-feature").status == FindingStatus.RESOLVED
 
