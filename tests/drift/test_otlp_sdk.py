@@ -1,5 +1,6 @@
 """The OpenTelemetry Python SDK's own OTLP/HTTP exporter, against the running app: what a service
-instrumented with the SDK sends is understood, stored and queued for drift evaluation."""
+instrumented with the SDK sends is understood, stored, and judged against the feature's approved
+version (drift evaluation runs in-process here, as Celery runs eagerly without a broker)."""
 
 import pytest
 from django.core.cache import cache
@@ -10,27 +11,22 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from governance.drift import tasks
+from features.models import Finding, FindingSource, FindingStatus
 from governance.drift.models import DriftPending, ObservedEdge
+from governance.policy.severity import Severity
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def evaluations(monkeypatch):
-    """Feature keys handed to drift evaluation (eager Celery runs it in the request's thread)."""
+@pytest.fixture(autouse=True)
+def nothing_scheduled():
+    """No drift evaluation left scheduled by an earlier test (the flag lives in the cache)."""
     cache.clear()
-    seen: list[str] = []
-
-    def evaluate(keys, **_options):
-        seen.extend(keys)
-
-    monkeypatch.setattr(tasks, "evaluate_drift", evaluate)
-    return seen
 
 
 def finished_spans() -> list:
-    """Spans as a service instrumented with the SDK produces them."""
+    """Spans as a service instrumented with the SDK produces them: reco-locale used locale and language
+    to shape a response, through reco-reader."""
     recorder = InMemorySpanExporter()
     provider = TracerProvider(
         resource=Resource.create({"service.name": "reco-api", "deployment.environment.name": "staging"})
@@ -50,7 +46,8 @@ def finished_spans() -> list:
 
 
 @pytest.mark.parametrize("compression", [Compression.NoCompression, Compression.Gzip])
-def test_the_sdk_exporter_delivers_personalisation_spans(live_server, shipper, evaluations, compression):
+def test_the_sdk_exporter_delivers_spans_that_become_drift(live_server, shipper, approve_feature, compression):
+    approve_feature("reco-locale", signals=("locale",))  # language was never declared
     exporter = OTLPSpanExporter(
         endpoint=live_server.url + "/v1/traces",
         headers={"Authorization": f"Bearer {shipper.plaintext}"},
@@ -68,10 +65,14 @@ def test_the_sdk_exporter_delivers_personalisation_spans(live_server, shipper, e
         ("locale", "response", "staging", 1),
     ]
     assert edges[0].max_credential_ttl_seconds == 3600
-    assert "reco-locale" in evaluations or DriftPending.objects.filter(feature_key="reco-locale").exists()
+    findings = Finding.objects.filter(source=FindingSource.DRIFT, feature_key="reco-locale")
+    assert [(f.rule_id, f.path, f.severity, f.status) for f in findings] == [
+        ("undeclared-signal", "signal language", Severity.WARNING, FindingStatus.OPEN)
+    ]
+    assert not DriftPending.objects.exists()
 
 
-def test_the_sdk_exporter_without_a_token_fails(live_server, evaluations):
+def test_the_sdk_exporter_without_a_token_fails(live_server):
     exporter = OTLPSpanExporter(endpoint=live_server.url + "/v1/traces", timeout=10)
 
     result = exporter.export(finished_spans())
