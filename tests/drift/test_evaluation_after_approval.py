@@ -40,4 +40,3 @@ def test_approving_a_version_judges_the_feature_again_once_the_decision_commits(
     assert drift("shadow-feature") == [("feature reco-locale", FindingStatus.RESOLVED)]
     assert drift("undeclared-signal") == [("signal language", FindingStatus.OPEN)]
     assert not DriftPending.objects.exists()
-
