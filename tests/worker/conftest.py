@@ -279,20 +279,25 @@ def send(live_server, shipper_token):
 # --- the database seen from outside the test's connection ---------------------------------------------------
 
 
-@contextmanager
-def evaluation_lock_held():
-    """Hold drift evaluation's advisory lock from a separate session: an evaluation that starts now has
-    claimed its keys and then waits (or, with a lock_timeout, fails) inside its transaction. Yields the
-    session; leaving the block closes it, which releases the lock."""
+def separate_session(*, autocommit: bool) -> psycopg.Connection:
+    """A session of the test database beside Django's connection (closing it ends its locks)."""
     db = connection.settings_dict
-    with psycopg.connect(
+    return psycopg.connect(
         dbname=db["NAME"],
         user=db["USER"] or None,
         password=db["PASSWORD"] or None,
         host=db["HOST"] or "127.0.0.1",
         port=db["PORT"] or 5432,
-        autocommit=True,
-    ) as session:
+        autocommit=autocommit,
+    )
+
+
+@contextmanager
+def evaluation_lock_held():
+    """Hold drift evaluation's advisory lock from a separate session: an evaluation that starts now has
+    claimed its keys and then waits (or, with a lock_timeout, fails) inside its transaction. Yields the
+    session; leaving the block closes it, which releases the lock."""
+    with separate_session(autocommit=True) as session:
         session.execute("SELECT pg_advisory_lock(%s)", [EVALUATION_LOCK_KEY])
         yield session
 

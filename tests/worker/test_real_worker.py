@@ -55,6 +55,32 @@ def test_the_worker_evaluates_drift_of_observations_ingested_by_the_endpoint(
     assert not DriftPending.objects.exists()
 
 
+def test_the_worker_judges_a_feature_again_after_its_approval(on_redis, start_worker, owner, team, reviewer, send):
+    from tests.reviews.support import approve, file_feature
+
+    registration = file_feature(owner, team, key="reco-locale")  # declares locale, read by reco-reader
+    worker = start_worker()
+    send([observation("reco-locale", "locale", 3), observation("reco-locale", "language", 2)], key="b-1")
+    shadow = wait_for(
+        lambda: drift_findings("reco-locale").filter(rule_id="shadow-feature").first(),
+        what="the shadow-feature finding of a feature in review",
+    )
+
+    approve(reviewer, registration)
+
+    wait_for(
+        lambda: drift_findings("reco-locale").filter(pk=shadow.pk, status=FindingStatus.RESOLVED).exists(),
+        what="the worker to resolve the shadow feature once approved",
+    )
+    wait_for(
+        lambda: drift_findings("reco-locale").filter(rule_id="undeclared-signal", status=FindingStatus.OPEN).exists(),
+        what="the worker to judge the approved version: language was never declared",
+    )
+    wait_for(lambda: len(SUCCEEDED.findall(worker.text())) == 2, what="the worker to log both evaluations")
+    assert SUCCEEDED.findall(worker.text()) == ["1", "1"]  # after ingestion, after approval: both in the worker
+    assert not DriftPending.objects.exists()
+
+
 def test_batches_arriving_together_are_evaluated_together(on_redis, start_worker, approve_feature, send):
     approve_feature("reco-locale", signals=("locale",))
     worker = start_worker()
