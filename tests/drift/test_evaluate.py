@@ -500,6 +500,22 @@ def accept(finding, reviewer):
     )
 
 
+def test_accepting_a_drift_finding_records_who_why_and_until_when(approve_feature, observe_edge, reviewer):
+    approve_feature()
+    observe_edge(signal="language")
+    evaluate_drift([KEY])
+
+    accepted = accept(only(rule_id="undeclared-signal"), reviewer)
+
+    assert (accepted.status, accepted.accepted_by, accepted.accepted_reason) == (
+        FindingStatus.ACCEPTED,
+        reviewer,
+        "The team removes it next sprint.",
+    )
+    event = AuditEvent.objects.get(action="finding.accepted")
+    assert (event.actor, event.payload["until"]) == (reviewer, accepted.accepted_until.isoformat())
+
+
 def test_an_accepted_finding_stays_accepted_while_it_holds(approve_feature, observe_edge, reviewer):
     approve_feature()
     observe_edge(signal="locale")

@@ -7,6 +7,7 @@ import gzip
 import time
 
 import pytest
+from django.utils import timezone
 from google.protobuf import json_format
 from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -17,6 +18,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyVa
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
+from governance.accounts.models import ApiToken, TokenScope
+from governance.accounts.tokens import token_revoke
 from governance.drift.models import IngestBatch, ObservedEdge
 
 URL = "/v1/traces"
@@ -247,6 +250,34 @@ def test_an_export_without_a_token_is_unauthorized(client):
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Bearer"
     assert status(response).code == code_pb2.UNAUTHENTICATED
+
+
+@pytest.mark.parametrize(
+    ("spoil", "detail"),
+    [
+        ("expire", "expired"),
+        ("revoke", "revoked"),
+        ("narrow", "lacks the scope observations:write"),
+    ],
+)
+def test_an_export_with_a_token_that_no_longer_serves_is_unauthorized(
+    client, shipper, issue_token, administrator, spoil, detail
+):
+    token = shipper
+    if spoil == "expire":
+        ApiToken.objects.filter(pk=token.token.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
+    elif spoil == "revoke":
+        token_revoke(actor=administrator, token=token.token)
+    else:
+        token = issue_token(scopes=[TokenScope.EVIDENCE_READ])
+
+    response = send(client, {"Authorization": f"Bearer {token.plaintext}"}, export(personalisation_span()))
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert status(response).code == code_pb2.UNAUTHENTICATED
+    assert detail in status(response).message
+    assert ObservedEdge.objects.count() == 0
 
 
 def test_an_oversized_export_is_refused(client, auth, settings):

@@ -119,8 +119,9 @@ def test_the_only_countdown_in_the_code_is_the_one_checked_above():
     assert found == {("governance/drift/scheduling.py", "countdown", "COALESCE_SECONDS")}
 
 
-def test_periodic_tasks_are_registered_and_idempotency_keys_expire_daily():
+def test_periodic_tasks_are_registered_drift_is_swept_hourly_and_idempotency_keys_expire_daily():
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in IDEMPOTENT
-    schedule = settings.CELERY_BEAT_SCHEDULE["expire-ingest-batches-daily"]
-    assert schedule == {"task": tasks.expire_ingest_batches.name, "schedule": 24 * 3600}
+    every = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert every[tasks.sweep_drift.name] == 3600  # drift: the periodic sweep (stale paths, unused signals)
+    assert every[tasks.expire_ingest_batches.name] == 24 * 3600
