@@ -310,4 +310,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Eager tasks never reach a broker, yet Celery opens a producer for them and kombu warns that it has
+    # no broker host; and each inline run logs its success like a worker's. Noise on the embedded default.
+    "loggers": (
+        {"kombu.connection": {"level": "ERROR"}, "celery.app.trace": {"level": "WARNING"}}
+        if CELERY_TASK_ALWAYS_EAGER
+        else {}
+    ),
 }

@@ -4,7 +4,8 @@ The owners file and submit through `features.services` (so the policy engine sto
 findings, and tier 0 is approved on submission); the reviewers accept findings and decide through
 `governance.reviews.services`, with their segregation of duties and the two approvals tier 3 needs; every
 step leaves its audit event. This module sits on top of the workflow apps because it drives them all.
-Loading twice changes nothing; the passwords are for development only.
+Then the features' services report thirty days of telemetry (`governance.demo.telemetry`), judged by a
+drift sweep. Loading twice changes nothing; the passwords are for development only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from features.demo import FEATURES, IDENTITIES, LOGINS, SIGNALS, TEAMS, Accept, 
 from features.models import Feature, FindingStatus, Registration, ServiceIdentity, Signal
 from features.services import feature_create, feature_retire, registration_save_draft, registration_submit
 from governance.accounts.models import Team, User
+from governance.demo.telemetry import load_demo_telemetry
 from governance.reviews.services import finding_accept, review_decide
 
 
@@ -125,7 +127,8 @@ def _load() -> DemoSummary:
     )
     for demo in FEATURES:
         _file_feature(demo, users=users, team=teams[demo.team])
-    return DemoSummary(loaded=True, counts=_counts())
+    observations = load_demo_telemetry(users["admin"])
+    return DemoSummary(loaded=True, counts=_counts() | {"observations": observations})
 
 
 def _create_login(login: DemoLogin, teams: dict[str, Team]) -> User:

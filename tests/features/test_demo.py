@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db.models import Count
 
 from features.choices import FeatureStatus, IdentityKind, IdentityStatus, RegistrationStatus, Tier
 from features.demo import FEATURES, LOGINS
@@ -24,6 +25,7 @@ from governance.accounts.models import Role, User
 from governance.audit.chain import verify
 from governance.audit.models import AuditEvent
 from governance.demo.loader import DemoNotLoaded, load_demo
+from governance.drift.models import ObservedDay, ObservedEdge
 from governance.policy.severity import Severity
 from tests.factories import SignalFactory
 
@@ -194,7 +196,7 @@ def test_every_state_was_reached_with_an_audit_event(demo):
 
 
 def test_a_second_load_changes_nothing(demo):
-    models = (User, Signal, ServiceIdentity, Feature, Registration, Decision, Finding, AuditEvent)
+    models = (User, Signal, ServiceIdentity, Feature, Registration, Decision, Finding, AuditEvent, ObservedEdge)
     before = {model: model.objects.count() for model in models}
     again = load_demo()
     assert not again.loaded
@@ -253,3 +255,63 @@ def test_every_version_in_review_opens_for_the_reviewer(demo, client):
         url = f"/reviews/{registration.feature.key}/v{registration.version}/"
         assert url.encode() in queue.content, url
         assert client.get(url).status_code == 200, url
+
+
+# --- the telemetry: what the demo's services were seen doing ------------------------------------------------
+
+
+def open_drift() -> list[tuple[str, str, str]]:
+    findings = Finding.objects.filter(source="drift", status=FindingStatus.OPEN)
+    return sorted(findings.values_list("feature_key", "rule_id", "path"))
+
+
+def test_thirty_days_of_telemetry_are_folded_into_observed_paths(demo):
+    assert demo.counts["observations"] == ObservedDay.objects.aggregate(total=Count("id"))["total"]
+    days = ObservedDay.objects.values_list("day", flat=True)
+    assert (max(days) - min(days)).days == 29
+    assert ObservedEdge.objects.filter(feature_key="localised-search", destination="response").count() == 2
+
+
+def test_the_demo_s_drift_tells_its_story(demo):
+    assert open_drift() == [
+        ("home-hero-experiment", "identity-shared", "identity reco-profile-reader"),
+        ("home-hero-experiment", "shadow-feature", "feature home-hero-experiment"),
+        ("nearby-store-picks", "credential-ttl-exceeded", "identity reco-feature-store-sa"),
+        ("product-recommendations", "identity-shared", "identity reco-profile-reader"),
+        ("product-recommendations", "undeclared-destination", "signal purchase_history → analytics-warehouse"),
+        ("product-recommendations", "undeclared-signal", "signal cart_contents"),
+        ("seasonal-banner", "shadow-feature", "feature seasonal-banner"),
+    ]
+    assert not Finding.objects.filter(source="drift", feature_key="localised-search").exists()
+
+
+def test_approving_version_2_of_recommendations_resolves_the_drift_it_declares(
+    demo, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from governance.reviews.services import review_decide
+
+    cache.clear()  # no drift evaluation left scheduled: the approval must ask for its own
+    version_2 = latest_registration(Feature.objects.get(key="product-recommendations"))
+    with django_capture_on_commit_callbacks(execute=True):
+        review_decide(
+            actor=User.objects.get(username="reviewer"), registration=version_2, outcome=Outcome.APPROVE, tier=2
+        )
+
+    remaining = [row for row in open_drift() if row[0] == "product-recommendations"]
+    assert remaining == [
+        ("product-recommendations", "identity-shared", "identity reco-profile-reader"),
+        ("product-recommendations", "undeclared-destination", "signal purchase_history → analytics-warehouse"),
+    ]
+
+
+def test_every_demo_data_paths_page_renders_for_the_reviewer(demo, client):
+    client.force_login(User.objects.get(username="reviewer"))
+    overview = client.get("/drift/")
+    assert overview.status_code == 200
+    assert b'<a href="/drift/features/home-hero-experiment/">home-hero-experiment</a>' in overview.content
+    for feature in Feature.objects.all():
+        assert client.get(f"/drift/features/{feature.key}/").status_code == 200, feature.key
+    paths = client.get("/drift/features/product-recommendations/").content.decode()
+    assert "analytics-warehouse" in paths and "cart_contents" in paths

@@ -7,7 +7,7 @@ from governance.demo.loader import DemoNotLoaded, DemoSummary, load_demo
 
 
 class Command(BaseCommand):
-    help = "Load demo teams, logins, signals, service identities and features (idempotent)."
+    help = "Load demo teams, logins, signals, service identities, features and telemetry (idempotent)."
 
     def handle(self, *args, **options):
         try:
@@ -19,7 +19,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Loaded the demo: {counts['teams']} teams, {counts['signals']} signals, "
-                    f"{counts['identities']} service identities, {counts['features']} features."
+                    f"{counts['identities']} service identities, {counts['features']} features, "
+                    f"{counts['observations']:,} observations of their data paths over 30 days."
                 )
             )
         else:
