@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from governance.accounts.models import TokenScope, User
 from governance.accounts.tokens import token_issue
-from governance.drift.evaluate import evaluate_drift
-from governance.drift.ingest import fold_staged_observations, ingest_observations
+from governance.drift.evaluate import drift_sweep
+from governance.drift.ingest import ingest_observations
 
 DAYS = 30
 SHIPPER = "demo-otel-collector"
@@ -110,6 +110,5 @@ def load_demo_telemetry(administrator: User) -> int:
     )
     if outcome.status_code != 200 or outcome.body["rejected"]:
         raise RuntimeError(f"The demo's telemetry was refused: {outcome.body}")
-    fold_staged_observations(wait=True)  # PostgreSQL stages batches first; SQLite has written them already
-    evaluate_drift(None)
+    drift_sweep()
     return outcome.body["accepted"]

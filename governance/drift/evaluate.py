@@ -51,6 +51,7 @@ from features.models import (
     Signal,
 )
 from governance.audit.chain import record
+from governance.drift.ingest import fold_staged_observations
 from governance.drift.models import ObservedEdge
 from governance.policy.references import Reference
 from governance.policy.rules import TIER_CEILING
@@ -757,3 +758,10 @@ def evaluate_drift(feature_keys: Iterable[str] | None, *, now: datetime.datetime
         resolved=sum(len(items) for items in changes.resolved.values()),
         kept=changes.kept,
     )
+
+
+def drift_sweep(feature_keys: Iterable[str] | None = None) -> DriftResult:
+    """Fold what ingestion left staged (a web process may have died before folding it), then judge these
+    features (None: every registered and every observed key): the periodic sweep, and its command."""
+    fold_staged_observations(wait=True)
+    return evaluate_drift(feature_keys)

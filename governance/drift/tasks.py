@@ -15,7 +15,7 @@ from celery import shared_task
 from django.db import transaction
 
 from governance.celery import idempotent_task
-from governance.drift.evaluate import evaluate_drift
+from governance.drift.evaluate import drift_sweep, evaluate_drift
 from governance.drift.ingest import fold_staged_observations
 from governance.drift.maintenance import ingest_batches_expire
 from governance.drift.scheduling import claim_pending
@@ -42,9 +42,7 @@ def evaluate_pending_drift() -> int:
 def sweep_drift() -> dict:
     """Periodic: evaluate every feature and every observed key (resolves stale paths, unused signals),
     after folding whatever ingestion left staged."""
-    fold_staged_observations(wait=True)
-    result = evaluate_drift(None)
-    return result.as_dict()
+    return drift_sweep().as_dict()
 
 
 @shared_task(**idempotent_task(soft_time_limit=5 * 60))

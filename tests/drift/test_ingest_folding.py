@@ -4,6 +4,7 @@ batch counts exactly once, only folded data reaches drift evaluation, and nothin
 of the raw events is staged. (SQLite writes edges and days directly: tests/drift/test_ingest.py.)"""
 
 import datetime
+import io
 import threading
 import time
 
@@ -162,12 +163,20 @@ def test_the_folding_thread_folds_what_was_left_waiting(client, auth, observatio
     assert dict(ObservedEdge.objects.values_list("signal", "count")) == {"locale": 1, "language": 1}
 
 
-def test_the_drift_tasks_fold_what_a_dead_process_left_staged(client, auth, observation, another_batch_waits):
-    from governance.drift.tasks import evaluate_pending_drift
+@pytest.mark.parametrize("evaluation", ["evaluate_pending_drift", "sweep_drift", "manage.py drift_sweep"])
+def test_drift_evaluation_folds_what_a_dead_process_left_staged(
+    client, auth, observation, another_batch_waits, evaluation
+):
+    from django.core.management import call_command
+
+    from governance.drift import tasks
 
     assert StagedBatch.objects.count() == 1 and counted() == 0  # its web process died before folding it
 
-    evaluate_pending_drift()
+    if evaluation == "manage.py drift_sweep":
+        call_command("drift_sweep", stdout=io.StringIO())
+    else:
+        getattr(tasks, evaluation)()
 
     assert not StagedBatch.objects.exists()
     assert counted() == 1

@@ -1,10 +1,11 @@
-"""`manage.py drift_sweep`: judge every feature and every observed key now (what the periodic task does)."""
+"""`manage.py drift_sweep`: fold staged observations and judge every feature and every observed key now (what
+the periodic task does)."""
 
 import json as _json
 
 from django.core.management.base import BaseCommand
 
-from governance.drift.evaluate import evaluate_drift
+from governance.drift.evaluate import drift_sweep
 
 
 class Command(BaseCommand):
@@ -15,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the counts as JSON.")
 
     def handle(self, *args, feature_keys, json: bool = False, **options):
-        result = evaluate_drift(feature_keys or None)
+        result = drift_sweep(feature_keys or None)
         if json:
             self.stdout.write(_json.dumps(result.as_dict()))
         else:
