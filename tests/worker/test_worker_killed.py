@@ -56,9 +56,10 @@ def wait_for_redelivery(client, worker) -> str:
     return task_id
 
 
-def unclaimed_staged_batches(session) -> int:
-    """Staged batches no running fold has taken (a fold deletes the rows it takes, locking them)."""
-    table = sql.Identifier(StagedBatch._meta.db_table)
+def unclaimed(session, model) -> int:
+    """Rows of `model` no other transaction has taken: a fold deletes the staged batches it takes, an
+    evaluation the pending keys it claims, and either locks them until it ends."""
+    table = sql.Identifier(model._meta.db_table)
     return len(session.execute(sql.SQL("SELECT 1 FROM {} FOR UPDATE SKIP LOCKED").format(table)).fetchall())
 
 
@@ -117,7 +118,7 @@ def test_a_worker_killed_mid_fold_loses_nothing_and_counts_nothing_twice(
         waiter = wait_for(lambda: waiting_on(session), what="the worker to wait inside its fold")
         # In the middle: the fold has taken every staged batch (deleted, uncommitted) and waits to add to
         # the locked edge; nothing of it is visible outside its transaction.
-        assert unclaimed_staged_batches(session) == 0
+        assert unclaimed(session, StagedBatch) == 0
         assert StagedBatch.objects.count() == 3
         assert edge_counts() == before
 
@@ -125,7 +126,7 @@ def test_a_worker_killed_mid_fold_loses_nothing_and_counts_nothing_twice(
         assert first.process.returncode == -9
         wait_for(lambda: session_gone(waiter), what="the killed worker's database session to end")
         # Rolled back: the three batches are staged again, unclaimed; the edges never saw them.
-        assert unclaimed_staged_batches(session) == 3
+        assert unclaimed(session, StagedBatch) == 3
         assert edge_counts() == before
     task_id = wait_for_redelivery(on_redis, first)
     assert "succeeded" not in first.text()
@@ -168,10 +169,7 @@ def test_a_worker_killed_mid_evaluation_loses_nothing_and_counts_nothing_twice(
         # In the middle: the worker has claimed the pending key (its row is locked and deleted by the
         # worker's open transaction) and waits for the lock before judging and writing anything.
         assert DriftPending.objects.count() == 1
-        free = sql.SQL("SELECT feature_key FROM {} FOR UPDATE SKIP LOCKED").format(
-            sql.Identifier(DriftPending._meta.db_table)
-        )
-        assert session.execute(free).fetchall() == []
+        assert unclaimed(session, DriftPending) == 0
 
         first.kill()
         assert first.process.returncode == -9
